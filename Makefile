@@ -1,0 +1,167 @@
+# Dolibarr <-> GoCardless <-> Shine reconciliation. `make help` lists what is here.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DELETE_ON_ERROR:
+.SUFFIXES:
+MAKEFLAGS += --warn-undefined-variables --no-builtin-rules
+
+# Secrets and site settings: environment first, else a git-ignored .env.
+-include .env
+export DOLIBARR_URL DOLIBARR_API_KEY DOLIBARR_WRITE_API_KEY DOLIBARR_SNAPSHOT
+export DOLIBARR_GC_PAYMENT_ID DOLIBARR_BANK_ACCOUNT_ID
+export RECONCILIATION_DATE_TOLERANCE RECONCILIATION_PAYOUT_TOLERANCE
+
+FROM ?=
+TO ?=
+RAW_DIR ?= raw
+INTERIM_DIR ?= interim
+OUT_DIR ?= tmp
+CONFIG ?= config.yaml
+SNAPSHOT_ROOT ?= $(RAW_DIR)/dolibarr
+DOLIBARR_URL ?=
+DOLIBARR_API_KEY ?=
+DOLIBARR_WRITE_API_KEY ?=
+DOLIBARR_SNAPSHOT ?=
+DOLIBARR_GC_PAYMENT_ID ?=
+DOLIBARR_BANK_ACCOUNT_ID ?=
+RECONCILIATION_DATE_TOLERANCE ?=
+RECONCILIATION_PAYOUT_TOLERANCE ?=
+CONFIRM ?=
+PYTEST_ARGS ?=
+PYTHON ?= python3
+
+# --- virtual environment: rebuilt only when requirements.txt changes -------------------
+VENV := .venv
+PY := $(VENV)/bin/python
+VENV_OK := $(VENV)/.installed
+
+$(VENV_OK): requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+# --- files -----------------------------------------------------------------------------
+LIB := $(wildcard stages/recon/*.py)
+GC_DIR := $(RAW_DIR)/gocardless
+SHINE_DIR := $(RAW_DIR)/shine
+# The folders are prerequisites too, so adding or removing an export reruns the parser.
+GC_INPUTS := $(wildcard $(GC_DIR) $(GC_DIR)/*.csv $(GC_DIR)/*.CSV)
+SHINE_INPUTS := $(wildcard $(SHINE_DIR) $(SHINE_DIR)/*.csv $(SHINE_DIR)/*.CSV)
+
+GC_PAYMENTS := $(INTERIM_DIR)/gc_payments.parquet
+GC_PAYOUTS := $(INTERIM_DIR)/gc_payouts.parquet
+GC_PAYOUT_ITEMS := $(INTERIM_DIR)/gc_payout_items.parquet
+BANK := $(INTERIM_DIR)/bank.parquet
+PARSED := $(GC_PAYMENTS) $(GC_PAYOUTS) $(GC_PAYOUT_ITEMS) $(BANK)
+
+# Everything downstream of the window carries it in its name, so a new window is never
+# mistaken for an old one and several windows can live side by side.
+WINDOW := $(FROM)_$(TO)
+SNAPSHOT_DIR := $(SNAPSHOT_ROOT)/$(WINDOW)
+INVOICES := $(INTERIM_DIR)/invoices_$(WINDOW).parquet
+PASS1 := $(INTERIM_DIR)/pass1_$(WINDOW).parquet
+PASS2 := $(INTERIM_DIR)/pass2_$(WINDOW).parquet
+PASS3 := $(INTERIM_DIR)/pass3_$(WINDOW).parquet
+RECONCILIATION_CSV := $(OUT_DIR)/reconciliation_$(WINDOW).csv
+PAYOUTS_CSV := $(OUT_DIR)/payouts_fees_$(WINDOW).csv
+SUMMARY := $(OUT_DIR)/summary_$(WINDOW).txt
+FIX_JOURNAL := $(OUT_DIR)/fix_journal.jsonl
+# Touched by `make fix` after it wrote to Dolibarr: every snapshot is then stale.
+DOLIBARR_WRITTEN := $(OUT_DIR)/dolibarr_written.stamp
+
+# Parameter stamps: rewritten only when their content changes, so Make sees a change of
+# Dolibarr source or of tolerances, and nothing else. They hold hashes, never secrets.
+stamp = $(shell mkdir -p $(INTERIM_DIR) && h=$$(printf '%s' '$(2)' | sha256sum | cut -c1-16) && \
+  { [ "$$(cat $(1) 2>/dev/null)" = "$$h" ] || echo "$$h" > $(1); } && echo $(1))
+SOURCE_STAMP := $(if $(FROM),$(call stamp,$(INTERIM_DIR)/source_$(WINDOW).stamp,$(DOLIBARR_URL)|$(DOLIBARR_SNAPSHOT)))
+TOLERANCE_STAMP := $(call stamp,$(INTERIM_DIR)/tolerances.stamp,$(RECONCILIATION_DATE_TOLERANCE)|$(RECONCILIATION_PAYOUT_TOLERANCE))
+SNAPSHOT_INPUTS := $(if $(DOLIBARR_SNAPSHOT),$(wildcard $(DOLIBARR_SNAPSHOT)/*.json))
+
+need_window = $(if $(and $(FROM),$(TO)),,$(error Set the window: make $@ FROM=YYYY-MM-DD TO=YYYY-MM-DD))
+
+# --- stages ----------------------------------------------------------------------------
+$(GC_PAYMENTS): stages/parse_gc.py $(LIB) $(GC_INPUTS) | $(VENV_OK)
+	$(PY) stages/parse_gc.py --input-dir $(GC_DIR) --out $@
+
+$(GC_PAYOUTS) $(GC_PAYOUT_ITEMS) &: stages/parse_payouts.py $(LIB) $(GC_INPUTS) | $(VENV_OK)
+	$(PY) stages/parse_payouts.py --input-dir $(GC_DIR) --out $(GC_PAYOUTS) --items-out $(GC_PAYOUT_ITEMS)
+
+$(BANK): stages/parse_shine.py $(LIB) $(CONFIG) $(SHINE_INPUTS) | $(VENV_OK)
+	$(PY) stages/parse_shine.py --input-dir $(SHINE_DIR) --config $(CONFIG) --out $@
+
+$(INVOICES): stages/fetch_dolibarr.py $(LIB) $(CONFIG) $(SOURCE_STAMP) $(SNAPSHOT_INPUTS) $(wildcard $(DOLIBARR_WRITTEN)) | $(VENV_OK)
+	$(call need_window)
+	$(PY) stages/fetch_dolibarr.py --from $(FROM) --to $(TO) --config $(CONFIG) --snapshot-dir $(SNAPSHOT_DIR) --out $@
+
+$(PASS1): stages/pass1.py $(LIB) $(CONFIG) $(TOLERANCE_STAMP) $(INVOICES) $(GC_PAYMENTS) | $(VENV_OK)
+	$(PY) stages/pass1.py --invoices $(INVOICES) --payments $(GC_PAYMENTS) --from $(FROM) --to $(TO) --config $(CONFIG) --out $@
+
+$(PASS2): stages/pass2.py $(LIB) $(CONFIG) $(INVOICES) $(PASS1) | $(VENV_OK)
+	$(PY) stages/pass2.py --invoices $(INVOICES) --pass1 $(PASS1) --from $(FROM) --to $(TO) --config $(CONFIG) --out $@
+
+$(PASS3): stages/pass3.py $(LIB) $(CONFIG) $(TOLERANCE_STAMP) $(GC_PAYOUTS) $(GC_PAYOUT_ITEMS) $(GC_PAYMENTS) $(BANK) $(PASS1) | $(VENV_OK)
+	$(PY) stages/pass3.py --payouts $(GC_PAYOUTS) --payout-items $(GC_PAYOUT_ITEMS) --payments $(GC_PAYMENTS) --bank $(BANK) --pass1 $(PASS1) --from $(FROM) --to $(TO) --config $(CONFIG) --out $@
+
+$(RECONCILIATION_CSV) $(PAYOUTS_CSV) $(SUMMARY) &: stages/report.py $(LIB) $(PASS1) $(PASS2) $(PASS3) | $(VENV_OK)
+	$(PY) stages/report.py --pass1 $(PASS1) --pass2 $(PASS2) --pass3 $(PASS3) --from $(FROM) --to $(TO) --out-dir $(OUT_DIR)
+
+# --- what people type ------------------------------------------------------------------
+.PHONY: help parse fetch refresh passes report fix check demo test bench clean
+
+help: ## this list
+	@echo "Targets:"
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## /  \1\t/' | expand -t 14
+	@echo
+	@echo "Variables (current value):"
+	@echo "  FROM, TO          reconciliation window, YYYY-MM-DD ($(FROM) .. $(TO))"
+	@echo "  RAW_DIR           exports: gocardless/, shine/ ($(RAW_DIR))"
+	@echo "  INTERIM_DIR       Parquet written by the stages ($(INTERIM_DIR))"
+	@echo "  OUT_DIR           reports, CSVs, fix journal ($(OUT_DIR))"
+	@echo "  CONFIG            settings file ($(CONFIG))"
+	@echo "  DOLIBARR_URL, DOLIBARR_API_KEY   the Dolibarr to read (environment or .env)"
+	@echo "  DOLIBARR_SNAPSHOT folder of a saved snapshot to read instead of the network"
+	@echo "  DOLIBARR_WRITE_API_KEY           key used by 'make fix' (else DOLIBARR_API_KEY)"
+	@echo "  CONFIRM=yes       let 'make fix' write without asking"
+	@echo "  RECONCILIATION_DATE_TOLERANCE, RECONCILIATION_PAYOUT_TOLERANCE  override config.yaml"
+
+parse: $(PARSED) ## parse the GoCardless and Shine exports (no window needed)
+
+fetch: ## fetch the Dolibarr snapshot of the window
+	$(call need_window)
+	@$(MAKE) --no-print-directory $(INVOICES)
+
+refresh: ## fetch the window's Dolibarr snapshot again, even if it looks fresh
+	$(call need_window)
+	rm -f $(INVOICES)
+	@$(MAKE) --no-print-directory $(INVOICES)
+
+passes: ## run passes 1-3 of the window
+	$(call need_window)
+	@$(MAKE) --no-print-directory $(PASS1) $(PASS2) $(PASS3)
+
+report: ## reconcile the window and print the report (FROM=… TO=…)
+	$(call need_window)
+	@$(MAKE) --no-print-directory $(RECONCILIATION_CSV) $(PAYOUTS_CSV) $(SUMMARY)
+	@cat $(SUMMARY)
+
+fix: ## record the proven payments in Dolibarr (asks first; CONFIRM=yes to skip asking)
+	$(call need_window)
+	@$(MAKE) --no-print-directory $(PASS1)
+	$(PY) stages/fix.py --pass1 $(PASS1) --config $(CONFIG) --journal $(FIX_JOURNAL) --written-stamp $(DOLIBARR_WRITTEN) $(if $(CONFIRM),--confirm $(CONFIRM))
+
+check: | $(VENV_OK) ## is Dolibarr reachable, which version, which user, are the fix ids valid
+	$(PY) stages/check_dolibarr.py --config $(CONFIG)
+
+demo: | $(VENV_OK) ## the whole pipeline on the bundled sample data and a local Dolibarr emulator
+	$(PY) -m emulator --data demo/dolibarr -- \
+	  $(MAKE) --no-print-directory report FROM=2026-01-01 TO=2026-02-09 \
+	    RAW_DIR=demo/raw INTERIM_DIR=interim/demo OUT_DIR=tmp/demo SNAPSHOT_ROOT=tmp/demo/dolibarr
+
+test: | $(VENV_OK) ## run the test suite
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: | $(VENV_OK) ## benchmark the pipeline on a large synthetic month (see bench/README.md)
+	$(PY) bench/run.py
+
+clean: ## remove what the stages wrote (keeps raw/ and the virtual environment)
+	rm -rf $(INTERIM_DIR) $(OUT_DIR)

@@ -1,0 +1,42 @@
+"""config.yaml, read in one place, with the environment overrides the README documents."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import yaml
+
+from recon.errors import InputError
+
+DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "config.yaml"
+
+# Environment variable -> (section, key) it overrides; all are integers.
+ENV_OVERRIDES = {
+    "RECONCILIATION_DATE_TOLERANCE": ("matching", "date_tolerance_days"),
+    "RECONCILIATION_PAYOUT_TOLERANCE": ("matching", "payout_date_tolerance_days"),
+    "DOLIBARR_GC_PAYMENT_ID": ("fix", "payment_type_id"),
+    "DOLIBARR_BANK_ACCOUNT_ID": ("fix", "bank_account_id"),
+}
+
+
+def load(path: str | Path | None = None) -> dict:
+    """The configuration as nested dicts, environment overrides applied."""
+    path = Path(path or DEFAULT_CONFIG)
+    try:
+        config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        raise InputError("configuration file not found", file=path) from None
+    except yaml.YAMLError as exc:
+        raise InputError(f"not valid YAML ({exc})", file=path) from None
+    for var, (section, key) in ENV_OVERRIDES.items():
+        raw = os.environ.get(var, "").strip()
+        if not raw:
+            continue
+        try:
+            value = int(raw)
+        except ValueError:
+            raise InputError(
+                f"environment variable {var} must be a whole number", value=raw
+            ) from None
+        config.setdefault(section, {})[key] = value
+    return config

@@ -1,0 +1,62 @@
+"""Reading and writing the pipeline's files so that a failed stage leaves nothing behind."""
+from __future__ import annotations
+
+import os
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import polars as pl
+
+from recon.errors import InputError
+
+
+@contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary path beside `path`; rename it into place only if the block succeeds."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, path)
+    finally:
+        tmp_path.unlink(missing_ok=True)
+
+
+def write_parquet(df: pl.DataFrame, path: str | Path, schema: dict | None = None) -> None:
+    """Write `df` atomically; with a schema, check the columns and dtypes first (a contract)."""
+    if schema is not None:
+        df = conform(df, schema, str(path))
+    with atomic_path(path) as tmp:
+        df.write_parquet(tmp)
+
+
+def write_text(text: str, path: str | Path) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def read_parquet(path: str | Path, schema: dict | None = None) -> pl.DataFrame:
+    """Read a stage output; a missing file or a schema that drifted is an InputError."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("file not found (run the stage that writes it first)", file=path)
+    df = pl.read_parquet(path)
+    return conform(df, schema, str(path)) if schema is not None else df
+
+
+def conform(df: pl.DataFrame, schema: dict, name: str) -> pl.DataFrame:
+    """Select exactly the schema's columns in its order; fail if one is missing or mistyped."""
+    missing = [c for c in schema if c not in df.columns]
+    if missing:
+        raise InputError(f"missing column(s) {', '.join(missing)}", file=name)
+    out = df.select(list(schema))
+    wrong = [c for c, t in schema.items() if out.schema[c] != t and out.schema[c] != pl.Null]
+    if wrong:
+        got = ", ".join(f"{c}: {out.schema[c]} (expected {schema[c]})" for c in wrong)
+        raise InputError(f"unexpected column types: {got}", file=name)
+    return out.cast(schema)

@@ -1,0 +1,131 @@
+"""The Parquet contracts between stages: one schema per interim file.
+
+A column means the same thing, under the same name, in every file where it appears.
+Money is always Int64 cents (`*_cents`), dates are Date, ids are strings unless the
+source system numbers them (Dolibarr ids are Int64).
+"""
+import polars as pl
+
+Str, Int, Date, Bool = pl.String, pl.Int64, pl.Date, pl.Boolean
+Timestamp = pl.Datetime("us", "UTC")
+
+# Where a row came from, for error messages and audit: export file name and CSV line.
+SOURCE = {"source_file": Str, "source_line": Int}
+
+# parse_gc -> interim/gc_payments.parquet (one row per GoCardless payment id)
+GC_PAYMENTS = {
+    "gc_payment_id": Str,
+    "created_at": Timestamp,
+    "charge_date": Date,
+    "amount_cents": Int,
+    "description": Str,
+    "reference": Str,
+    "currency": Str,
+    "status": Str,
+    "amount_refunded_cents": Int,
+    "transaction_fee_cents": Int,  # null when the export leaves it empty
+    "transaction_fee_tax_cents": Int,
+    "app_fee_cents": Int,
+    "payout_date": Date,  # an estimate until payout_id is set (FORMATS.md gotcha 6)
+    "payout_id": Str,
+    "mandate_id": Str,
+    "gc_customer_id": Str,
+    "customer_name": Str,  # company name when set, else given + family name
+    "customer_email": Str,
+    **SOURCE,
+}
+
+# parse_payouts -> interim/gc_payouts.parquet (one row per payout id)
+GC_PAYOUTS = {
+    "payout_id": Str,
+    "amount_cents": Int,  # net: what reaches the bank
+    "currency": Str,
+    "created_at": Timestamp,
+    "reference": Str,
+    "status": Str,  # pending | paid | bounced
+    "arrival_date": Date,  # null while pending
+    "transaction_fee_debit_cents": Int,
+    "transaction_fee_credit_cents": Int,
+    "app_fee_debit_cents": Int,
+    "app_fee_credit_cents": Int,
+    "total_payment_amount_cents": Int,
+    **SOURCE,
+}
+
+# parse_payouts -> interim/gc_payout_items.parquet, from the optional breakdown export
+# (empty, with this schema, when no breakdown export is present)
+GC_PAYOUT_ITEMS = {
+    "payout_id": Str,
+    "resource_type": Str,  # payment | refund | ...
+    "gc_payment_id": Str,
+    "refund_id": Str,
+    "description": Str,
+    "charge_date": Date,
+    "status": Str,
+    "gross_cents": Int,  # debits negative
+    "fees_cents": Int,  # gross - net, whatever the sign of the fee column
+    "net_cents": Int,
+    "currency": Str,
+    **SOURCE,
+}
+
+# parse_shine -> interim/bank.parquet (one row per bank line)
+BANK = {
+    "bank_transaction_id": Str,  # Shine's UUID; derived from the line's content in the 2023 layout
+    "operation_date": Date,
+    "value_date": Date,  # null in the 2023 layout
+    "iban": Str,
+    "transaction_type": Str,
+    "personal": Bool,
+    "amount_cents": Int,  # signed: credit - debit
+    "balance_cents": Int,
+    "label": Str,
+    "counterparty": Str,
+    "comment": Str,
+    **SOURCE,
+}
+
+# fetch_dolibarr -> interim/invoices_<FROM>_<TO>.parquet (one row per Dolibarr invoice)
+INVOICES = {
+    "invoice_id": Int,
+    "invoice_ref": Str,
+    "ref_client": Str,
+    "socid": Int,
+    "customer_name": Str,
+    "type": Int,  # 0 standard, 1 replacement, 2 credit note, 3 deposit, ...
+    "status": Int,  # 0 draft, 1 validated, 2 closed paid, 3 abandoned
+    "paid": Bool,  # Dolibarr's `paye`
+    "close_code": Str,
+    "total_cents": Int,
+    "paid_cents": Int,
+    "remaining_cents": Int,
+    "invoice_date": Date,
+    "due_date": Date,
+    "currency": Str,
+    "payment_mode": Str,  # mode_reglement_code, e.g. PRE
+}
+
+# match_type values that count as strong evidence (a reference was found); the fix
+# stage records only these unless config allows soft matches.
+STRONG_MATCH_TYPES = ("ref_exact", "ref_in_description", "ref_in_reference", "multi_invoice")
+SOFT_MATCH_TYPE = "soft"
+
+# pass1 -> interim/pass1_<FROM>_<TO>.parquet: one row per GoCardless payment verdict.
+# The fix stage and the report rely on these columns; pass1 may add more after them.
+PASS1 = {
+    "flag": Str,  # MATCHED, GC_PAID_DOLIBARR_OPEN, GC_PARTIAL, GC_PENDING, ...
+    "match_type": Str,  # one of STRONG_MATCH_TYPES, SOFT_MATCH_TYPE, or "none"
+    "gc_payment_id": Str,
+    "payment_status": Str,
+    "amount_cents": Int,  # the payment's amount
+    "charge_date": Date,
+    "payout_id": Str,
+    "customer_name": Str,  # as GoCardless has it
+    "invoice_id": Int,  # null when no invoice or several candidates
+    "invoice_ref": Str,  # candidates joined with ';' when ambiguous or multi-invoice
+    "invoice_customer_name": Str,  # as Dolibarr has it
+    "invoice_total_cents": Int,
+    "invoice_remaining_cents": Int,
+    "invoice_date": Date,
+    "evidence": Str,  # human-readable: where the ref was found, amounts, name keys, days apart
+}
