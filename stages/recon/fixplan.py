@@ -1,0 +1,163 @@
+"""Which GoCardless payments `make fix` may record in Dolibarr: the plan, from pass 1 only.
+
+A payment is planned when pass 1 flagged it GC_PAID_DOLIBARR_OPEN on a strong match (a
+soft match only when config `fix.allow_soft` is true), it is money received, and it names
+exactly one invoice id. A `multi_invoice` payment (one payment naming several invoices)
+is planned as one payment split across them only when pass 1 gives one row per invoice,
+every row has an invoice id, and the invoices' open amounts add up exactly to the
+payment; otherwise it is left out with the reason. Everything else flagged
+GC_PAID_DOLIBARR_OPEN is left out, with the reason, so the plan explains itself.
+
+The plan is only a proposal: the fix stage re-reads each invoice live before writing.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import polars as pl
+
+from recon.schemas import SOFT_MATCH_TYPE, STRONG_MATCH_TYPES
+
+FIX_FLAG = "GC_PAID_DOLIBARR_OPEN"
+MULTI_INVOICE = "multi_invoice"
+# GoCardless states that mean the money was collected (DESIGN.md, pass 1).
+RECEIVED_STATES = ("confirmed", "paid_out")
+
+
+@dataclass(frozen=True)
+class Allocation:
+    """The share of one payment that goes to one invoice."""
+    invoice_id: int
+    invoice_ref: str
+    amount_cents: int
+
+
+@dataclass(frozen=True)
+class PlannedPayment:
+    gc_payment_id: str
+    charge_date: date
+    payout_id: str | None
+    customer_name: str
+    amount_cents: int
+    match_type: str
+    allocations: tuple[Allocation, ...]
+
+    @property
+    def invoice_refs(self) -> str:
+        return "+".join(a.invoice_ref for a in self.allocations)
+
+
+@dataclass(frozen=True)
+class LeftOut:
+    gc_payment_id: str
+    invoice_ref: str
+    amount_cents: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class Plan:
+    payments: list[PlannedPayment]
+    left_out: list[LeftOut]
+
+    @property
+    def total_cents(self) -> int:
+        return sum(p.amount_cents for p in self.payments)
+
+
+def accepted_match_types(allow_soft: bool) -> tuple[str, ...]:
+    return STRONG_MATCH_TYPES + ((SOFT_MATCH_TYPE,) if allow_soft else ())
+
+
+def plan_payments(pass1: pl.DataFrame, allow_soft: bool = False) -> Plan:
+    """The payments to record and the fix candidates left out, each with its reason."""
+    candidates = pass1.filter(pl.col("flag") == FIX_FLAG)
+    judged = candidates.with_columns(_row_reason(allow_soft).alias("reason"))
+    judged = judged.with_columns(_group_reason().alias("reason"))
+    judged = judged.sort("charge_date", "gc_payment_id", "invoice_ref", nulls_last=True)
+    planned = judged.filter(pl.col("reason").is_null())
+    return Plan(payments=_planned_payments(planned), left_out=_left_out(judged))
+
+
+def _row_reason(allow_soft: bool) -> pl.Expr:
+    """Why one pass-1 row cannot be written as it stands (null when it can)."""
+    match_type, status = pl.col("match_type"), pl.col("payment_status")
+    multi = (match_type == MULTI_INVOICE).fill_null(False)
+    repeated = pl.len().over("gc_payment_id") > 1
+    reason = pl.when(pl.col("gc_payment_id").is_null()).then(pl.lit("no GoCardless payment id"))
+    if not allow_soft:
+        reason = reason.when(match_type == SOFT_MATCH_TYPE).then(
+            pl.lit("soft match (config fix.allow_soft is false)"))
+    return (
+        reason
+        .when(~match_type.is_in(accepted_match_types(allow_soft)).fill_null(False))
+        .then(pl.format("match type '{}' is not a proven match", match_type.fill_null("")))
+        .when(~status.is_in(RECEIVED_STATES).fill_null(False))
+        .then(pl.format("payment status '{}' is not money received", status.fill_null("")))
+        .when(pl.col("invoice_id").is_null())
+        .then(pl.format("no single invoice id (invoices named: {}); record it by hand",
+                        pl.col("invoice_ref").fill_null("none")))
+        .when(pl.col("invoice_ref").str.contains(";").fill_null(False))
+        .then(pl.format("one row names several invoices ({}); record it by hand",
+                        pl.col("invoice_ref")))
+        .when(pl.col("amount_cents").fill_null(0) <= 0)
+        .then(pl.lit("amount is not positive"))
+        .when(~multi & repeated)
+        .then(pl.lit("the payment appears on several rows of pass 1; record it by hand"))
+        .when(~multi & (pl.col("amount_cents") > pl.col("invoice_remaining_cents")).fill_null(True))
+        .then(pl.lit("amount exceeds what the invoice had left to pay"))
+        .otherwise(pl.lit(None, pl.String))
+    )
+
+
+def _group_reason() -> pl.Expr:
+    """A multi-invoice payment goes in whole or not at all: its rows must agree."""
+    by_payment = "gc_payment_id"
+    multi = (pl.col("match_type") == MULTI_INVOICE).fill_null(False)
+    shares = pl.col("invoice_remaining_cents")
+    return (
+        pl.when(~multi | pl.col("reason").is_not_null()).then(pl.col("reason"))
+        .when(pl.col("reason").is_not_null().any().over(by_payment))
+        .then(pl.lit("another invoice of this multi-invoice payment cannot be recorded"))
+        .when(pl.col("invoice_id").n_unique().over(by_payment) != pl.len().over(by_payment))
+        .then(pl.lit("the multi-invoice payment names the same invoice twice"))
+        .when(pl.col("amount_cents").n_unique().over(by_payment) != 1)
+        .then(pl.lit("the rows of this multi-invoice payment disagree on its amount"))
+        .when((shares <= 0).any().over(by_payment) | shares.is_null().any().over(by_payment))
+        .then(pl.lit("an invoice of this multi-invoice payment has nothing left to pay"))
+        .when(shares.sum().over(by_payment) != pl.col("amount_cents"))
+        .then(pl.format("the invoices' open amounts ({} cents) do not add up to the payment",
+                        shares.sum().over(by_payment)))
+        .otherwise(pl.lit(None, pl.String))
+    )
+
+
+def _planned_payments(planned: pl.DataFrame) -> list[PlannedPayment]:
+    """One PlannedPayment per GoCardless id (the plan is small: a loop is fine here)."""
+    payments = []
+    for rows in planned.partition_by("gc_payment_id", maintain_order=True):
+        first = rows.row(0, named=True)
+        multi = first["match_type"] == MULTI_INVOICE
+        allocations = tuple(
+            Allocation(r["invoice_id"], r["invoice_ref"],
+                       r["invoice_remaining_cents"] if multi else r["amount_cents"])
+            for r in rows.iter_rows(named=True)
+        )
+        payments.append(PlannedPayment(
+            gc_payment_id=first["gc_payment_id"],
+            charge_date=first["charge_date"],
+            payout_id=first["payout_id"],
+            customer_name=first["invoice_customer_name"] or first["customer_name"] or "",
+            amount_cents=first["amount_cents"],
+            match_type=first["match_type"],
+            allocations=allocations,
+        ))
+    return payments
+
+
+def _left_out(judged: pl.DataFrame) -> list[LeftOut]:
+    rows = judged.filter(pl.col("reason").is_not_null()).select(
+        "gc_payment_id", "invoice_ref", "amount_cents", "reason")
+    return [LeftOut(r["gc_payment_id"] or "", r["invoice_ref"] or "", r["amount_cents"] or 0,
+                    r["reason"]) for r in rows.iter_rows(named=True)]
