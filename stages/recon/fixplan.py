@@ -73,8 +73,10 @@ def accepted_match_types(allow_soft: bool) -> tuple[str, ...]:
 def plan_payments(pass1: pl.DataFrame, allow_soft: bool = False) -> Plan:
     """The payments to record and the fix candidates left out, each with its reason."""
     candidates = pass1.filter(pl.col("flag") == FIX_FLAG)
-    judged = candidates.with_columns(_row_reason(allow_soft).alias("reason"))
-    judged = judged.with_columns(_group_reason().alias("reason"))
+    # Window results first, as plain columns: the reason expressions then stay row-wise.
+    judged = candidates.with_columns(pl.len().over("gc_payment_id").alias("_rows"))
+    judged = judged.with_columns(_row_reason(allow_soft).alias("reason"))
+    judged = judged.with_columns(_group_facts()).with_columns(_group_reason().alias("reason"))
     judged = judged.sort("charge_date", "gc_payment_id", "invoice_ref", nulls_last=True)
     planned = judged.filter(pl.col("reason").is_null())
     return Plan(payments=_planned_payments(planned), left_out=_left_out(judged))
@@ -84,7 +86,6 @@ def _row_reason(allow_soft: bool) -> pl.Expr:
     """Why one pass-1 row cannot be written as it stands (null when it can)."""
     match_type, status = pl.col("match_type"), pl.col("payment_status")
     multi = (match_type == MULTI_INVOICE).fill_null(False)
-    repeated = pl.len().over("gc_payment_id") > 1
     reason = pl.when(pl.col("gc_payment_id").is_null()).then(pl.lit("no GoCardless payment id"))
     if not allow_soft:
         reason = reason.when(match_type == SOFT_MATCH_TYPE).then(
@@ -103,7 +104,7 @@ def _row_reason(allow_soft: bool) -> pl.Expr:
                         pl.col("invoice_ref")))
         .when(pl.col("amount_cents").fill_null(0) <= 0)
         .then(pl.lit("amount is not positive"))
-        .when(~multi & repeated)
+        .when(~multi & (pl.col("_rows") > 1))
         .then(pl.lit("the payment appears on several rows of pass 1; record it by hand"))
         .when(~multi & (pl.col("amount_cents") > pl.col("invoice_remaining_cents")).fill_null(True))
         .then(pl.lit("amount exceeds what the invoice had left to pay"))
@@ -111,24 +112,35 @@ def _row_reason(allow_soft: bool) -> pl.Expr:
     )
 
 
+def _group_facts() -> list[pl.Expr]:
+    """Per GoCardless id: what a multi-invoice payment's rows say together."""
+    by_payment = "gc_payment_id"
+    shares = pl.col("invoice_remaining_cents")
+    return [
+        pl.col("reason").is_not_null().any().over(by_payment).alias("_any_reason"),
+        (pl.col("invoice_id").n_unique().over(by_payment) == pl.col("_rows")).alias("_distinct"),
+        (pl.col("amount_cents").n_unique().over(by_payment) == 1).alias("_one_amount"),
+        ((shares <= 0) | shares.is_null()).any().over(by_payment).alias("_empty_share"),
+        shares.sum().over(by_payment).alias("_shares_sum"),
+    ]
+
+
 def _group_reason() -> pl.Expr:
     """A multi-invoice payment goes in whole or not at all: its rows must agree."""
-    by_payment = "gc_payment_id"
     multi = (pl.col("match_type") == MULTI_INVOICE).fill_null(False)
-    shares = pl.col("invoice_remaining_cents")
     return (
         pl.when(~multi | pl.col("reason").is_not_null()).then(pl.col("reason"))
-        .when(pl.col("reason").is_not_null().any().over(by_payment))
+        .when(pl.col("_any_reason"))
         .then(pl.lit("another invoice of this multi-invoice payment cannot be recorded"))
-        .when(pl.col("invoice_id").n_unique().over(by_payment) != pl.len().over(by_payment))
+        .when(~pl.col("_distinct"))
         .then(pl.lit("the multi-invoice payment names the same invoice twice"))
-        .when(pl.col("amount_cents").n_unique().over(by_payment) != 1)
+        .when(~pl.col("_one_amount"))
         .then(pl.lit("the rows of this multi-invoice payment disagree on its amount"))
-        .when((shares <= 0).any().over(by_payment) | shares.is_null().any().over(by_payment))
+        .when(pl.col("_empty_share"))
         .then(pl.lit("an invoice of this multi-invoice payment has nothing left to pay"))
-        .when(shares.sum().over(by_payment) != pl.col("amount_cents"))
+        .when(pl.col("_shares_sum") != pl.col("amount_cents"))
         .then(pl.format("the invoices' open amounts ({} cents) do not add up to the payment",
-                        shares.sum().over(by_payment)))
+                        pl.col("_shares_sum")))
         .otherwise(pl.lit(None, pl.String))
     )
 
