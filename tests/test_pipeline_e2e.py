@@ -1,0 +1,121 @@
+"""The whole pipeline through Make, as a user runs it: demo exports, the Dolibarr emulator
+as a real HTTP server, `make report`, `make fix`, then `make report` again."""
+import csv
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+FROM, TO = "2026-01-01", "2026-02-09"
+WINDOW = f"{FROM}_{TO}"
+# GROUND_TRUTH.md: the strong fix candidates, their GoCardless payment and amount.
+STRONG_FIX_CANDIDATES = {
+    "FA2601-0004": ("PM000044QD929V", "89.90"),
+    "FA2601-0005": ("PM00007X5VPF8J", "540.00"),
+    "FA2601-0013": ("PM00014MEM2EJZ", "72.50"),
+    "FA2601-0017": ("PM00019JR2X5Z9", "49.00"),
+    "FA2601-0020": ("PM00022GFPMR9N", "1200.00"),
+    "FA2602-0001": ("PM00024T27KB0Y", "215.40"),
+    "FA2602-0005": ("PM00025YVH5HE2", "89.90"),
+}
+
+
+@pytest.fixture
+def workdir(tmp_path):
+    shutil.copytree(REPO / "demo" / "raw", tmp_path / "raw")
+    return tmp_path
+
+
+def make(workdir, dolibarr, *args, window=(FROM, TO), check=True):
+    """Run make in the repo with every output folder inside workdir."""
+    env = {**os.environ, "DOLIBARR_URL": dolibarr.url, "DOLIBARR_API_KEY": "test-key"}
+    env.pop("DOLIBARR_SNAPSHOT", None)
+    variables = [
+        f"RAW_DIR={workdir}/raw",
+        f"INTERIM_DIR={workdir}/interim",
+        f"OUT_DIR={workdir}/tmp",
+        f"SNAPSHOT_ROOT={workdir}/snapshots",
+        f"FROM={window[0]}",
+        f"TO={window[1]}",
+    ]
+    proc = subprocess.run(
+        ["make", "--no-print-directory", *args, *variables],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=120,
+    )
+    if check:
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc
+
+
+def read_csv(path):
+    with open(path, newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def flags_by_invoice(workdir):
+    df = pl.read_parquet(workdir / "interim" / f"pass1_{WINDOW}.parquet")
+    return {r["invoice_ref"]: r["flag"] for r in df.iter_rows(named=True) if r["invoice_ref"]}
+
+
+def invoice_ids(dolibarr):
+    return {inv["ref"]: int(inv["id"]) for inv in (dolibarr.invoice(i) for i in range(1, 31))}
+
+
+def test_report_then_nothing_to_rebuild_then_a_new_window(workdir, dolibarr):
+    proc = make(workdir, dolibarr, "report")
+    assert "GC_PAID_DOLIBARR_OPEN" in proc.stdout
+    out = workdir / "tmp"
+    outputs = [out / f"reconciliation_{WINDOW}.csv", out / f"payouts_fees_{WINDOW}.csv"]
+    payouts = {r["payout_id"]: r for r in read_csv(outputs[1]) if r["payout_id"]}
+    assert payouts["PO000AFYT4CF04"]["bank_transaction_id"].startswith("02c066fe")
+
+    # A second identical call rebuilds nothing and does not call Dolibarr again.
+    assert make(workdir, dolibarr, "-q", *map(str, outputs), check=False).returncode == 0
+    requests_before = len(dolibarr.requests)
+    make(workdir, dolibarr, "report")
+    assert len(dolibarr.requests) == requests_before
+
+    # Another window is never mistaken for this one.
+    make(workdir, dolibarr, "report", window=("2026-01-01", "2026-01-31"))
+    assert (out / "reconciliation_2026-01-01_2026-01-31.csv").is_file()
+    assert len(dolibarr.requests) > requests_before
+
+
+def test_report_without_a_window_says_how_to_give_one(workdir, dolibarr):
+    proc = make(workdir, dolibarr, "report", window=("", ""), check=False)
+    assert proc.returncode != 0
+    assert "FROM=YYYY-MM-DD TO=YYYY-MM-DD" in proc.stderr
+
+
+def test_fix_records_the_strong_candidates_once_then_report_shows_them_matched(
+    workdir, dolibarr
+):
+    make(workdir, dolibarr, "report")
+    flags = flags_by_invoice(workdir)
+    assert all(flags[ref] == "GC_PAID_DOLIBARR_OPEN" for ref in STRONG_FIX_CANDIDATES)
+    before = dolibarr.payment_count()
+
+    proc = make(workdir, dolibarr, "fix")  # no terminal and no CONFIRM: the plan only
+    assert "PM000044QD929V" in proc.stdout
+    assert dolibarr.payment_count() == before
+
+    make(workdir, dolibarr, "fix", "CONFIRM=yes")
+    assert dolibarr.payment_count() == before + len(STRONG_FIX_CANDIDATES)
+    ids = invoice_ids(dolibarr)
+    for ref, (gc_id, amount) in STRONG_FIX_CANDIDATES.items():
+        recorded = [(p["num"], p["amount"]) for p in dolibarr.payments(ids[ref])]
+        assert recorded == [(gc_id, f"{amount}000000")], ref
+    assert dolibarr.payments(ids["FA2601-0010"]) == []  # soft match: not by default
+
+    make(workdir, dolibarr, "fix", "CONFIRM=yes")  # a rerun records nothing
+    assert dolibarr.payment_count() == before + len(STRONG_FIX_CANDIDATES)
+
+    make(workdir, dolibarr, "report")  # the write made the snapshot stale: refetched
+    flags = flags_by_invoice(workdir)
+    assert {ref: flags[ref] for ref in STRONG_FIX_CANDIDATES} == dict.fromkeys(
+        STRONG_FIX_CANDIDATES, "MATCHED"
+    )
