@@ -1,0 +1,591 @@
+"""Reading the GoCardless and Shine CSV exports: bytes in, typed polars columns out.
+
+Every export is recognised by its header, never by its name (FORMATS.md §1-4). Decoding is
+strict: UTF-8 with or without BOM, else Windows-1252 (never latin-1, which loses `€`, `œ`).
+Fields are read as strings by a real CSV reader, then converted by vectorised polars
+expressions; money becomes Int64 cents through integer arithmetic on the digits, never a
+float. The first bad value is reported with its file, CSV line, column, value and the form
+that was expected; the search for it runs only when a conversion failed somewhere.
+"""
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import sys
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from recon.errors import InputError
+
+UTF8_BOM = b"\xef\xbb\xbf"
+HEAD_BYTES = 65536  # enough for any header row
+SEPARATORS = (",", ";", "\t")
+
+
+def notice(message: str) -> None:
+    """What a stage tells the person running it (stderr, so stdout stays clean)."""
+    print(f"notice: {message}", file=sys.stderr)
+
+
+# --- the known export formats ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One export format: its separator, the columns we need, the ones we merely know."""
+
+    key: str
+    label: str
+    separator: str
+    required: tuple[str, ...]
+    optional: tuple[str, ...] = ()
+    day_first: bool = False  # dates are natively DD/MM/YYYY (Shine), not YYYY-MM-DD
+
+    @property
+    def known(self) -> tuple[str, ...]:
+        return self.required + self.optional
+
+
+GC_PAYMENTS_EXPORT = Kind(
+    "gc_payments", "GoCardless payments export", ",",
+    required=("id", "created_at", "charge_date", "amount", "description", "currency", "status",
+              "amount_refunded", "reference", "transaction_fee", "payout_date", "app_fee",
+              "links.mandate", "links.customer", "links.payout", "customers.email",
+              "customers.given_name", "customers.family_name", "customers.company_name"),
+    # Older exports lack transaction_fee_tax (FORMATS.md §1): it is read when present.
+    optional=("transaction_fee_tax", "links.creditor", "links.subscription", "customers.id",
+              "customers.created_at", "customers.address_line1", "customers.address_line2",
+              "customers.address_line3", "customers.city", "customers.region",
+              "customers.postal_code", "customers.country_code", "customers.language",
+              "customers.swedish_identity_number", "customers.active_mandates"),
+)
+GC_PAYOUTS_EXPORT = Kind(
+    "gc_payouts", "GoCardless payouts export", ",",
+    required=("id", "amount", "currency", "created_at", "reference", "status", "arrival_date",
+              "transaction_fee_debit", "transaction_fee_credit", "app_fee_debit",
+              "app_fee_credit", "total_payment_amount"),
+    optional=("links.creditor_bank_account", "links.creditor"),
+)
+GC_BREAKDOWN_EXPORT = Kind(
+    "gc_payout_breakdown", "GoCardless payout breakdown (transactions) export", ",",
+    required=("resources.type", "resources.description", "resources.charge_date",
+              "resources.status", "gross_amount", "net_amount", "currency", "payouts.id",
+              "payments.id", "refunds.id"),
+    optional=("customers.id", "customers.given_name", "customers.family_name",
+              "customers.company_name", "customers.email", "resources.created_at",
+              "resources.reference", "gocardless_fees", "app_fees", "payouts.arrival_date",
+              "creditors.id", "mandates.id", "subscriptions.id"),
+)
+SHINE_EXPORT = Kind(
+    "shine", "Shine bank export", ";",
+    required=("Transaction ID", "Date de la valeur", "Date d'opération", "IBAN",
+              "Type de transaction", "Transaction personnelle", "Débit", "Crédit",
+              "Solde mouvement", "Solde bancaire", "Libellé", "Nom de la contrepartie",
+              "Commentaire"),
+    optional=("Category", "Montant HT", "Montant de TVA total", "Pièces", "Date d'ajout pièces"),
+    day_first=True,
+)
+SHINE_2023_EXPORT = Kind(
+    "shine_2023", "Shine bank export (2023 layout)", ";",
+    required=("Date", "Type", "Débit", "Crédit", "Solde mouvement", "Solde bancaire", "Libellé",
+              "Commentaire"),
+    optional=("Code journal", "Numéro du compte", "Montant de TVA total", "Pièces",
+              "Date d'ajout pièces"),
+    day_first=True,
+)
+GOCARDLESS_KINDS = (GC_PAYMENTS_EXPORT, GC_PAYOUTS_EXPORT, GC_BREAKDOWN_EXPORT)
+SHINE_KINDS = (SHINE_EXPORT, SHINE_2023_EXPORT)
+KINDS = GOCARDLESS_KINDS + SHINE_KINDS
+
+
+def column_key(name: str) -> str:
+    """How header names are compared: NFC, typographic apostrophe folded, trimmed, casefolded."""
+    name = unicodedata.normalize("NFC", name).replace("\u2019", "'").replace("\ufeff", "")
+    return name.strip().casefold()
+
+
+@dataclass(frozen=True)
+class Export:
+    """One export file, recognised from its first bytes but not read yet."""
+
+    path: Path
+    kind: Kind
+    columns: tuple[str, ...]  # header in file order; known names spelled as in Kind
+    header_lines: int  # physical lines the header row takes (1 unless a name holds a newline)
+    encoding: str  # "utf-8" or "cp1252"
+
+
+# --- recognising a file ------------------------------------------------------------------
+
+
+def sniff(path: str | Path) -> Export:
+    """Recognise an export by its header; anything else is an InputError naming the file."""
+    path = Path(path)
+    with path.open("rb") as fh:
+        head = fh.read(HEAD_BYTES)
+    text, encoding = _decode_head(head, path)
+    matches = []
+    for sep in SEPARATORS:
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
+        header = next(reader, [])
+        for kind in KINDS:
+            score = _header_score(header, kind)
+            matches.append((score, kind.separator == sep, kind, sep, header, reader.line_num))
+    score, right_sep, kind, sep, header, header_lines = max(matches, key=lambda m: m[:2])
+    if score < 0.5:
+        first_line = text.splitlines()[0] if text.strip() else ""
+        raise InputError(
+            "not a known export: its header matches none of "
+            + ", ".join(k.label for k in KINDS),
+            file=path, line=1, value=_shorten(first_line),
+            expected="the header row of an export as downloaded from GoCardless or Shine")
+    if not right_sep:
+        raise InputError(
+            f"this {kind.label} is separated by {sep!r} instead of {kind.separator!r} "
+            "(was it resaved by a spreadsheet?)",
+            file=path, line=1, value=_shorten(text.splitlines()[0]),
+            expected=f"the export as downloaded, with {kind.separator!r} between fields")
+    columns = _canonical_columns(header, kind)
+    missing = [c for c in kind.required if c not in columns]
+    if missing:
+        raise InputError(
+            f"required column{'s' if len(missing) > 1 else ''} "
+            + ", ".join(repr(c) for c in missing) + f" missing from this {kind.label}",
+            file=path, line=1, column=missing[0],
+            expected="a header with " + ", ".join(repr(c) for c in kind.required))
+    return Export(path, kind, columns, header_lines, encoding)
+
+
+def _decode_head(head: bytes, path: Path) -> tuple[str, str]:
+    """Decode the first bytes strictly: UTF-8 (BOM or not), else Windows-1252."""
+    if not head.replace(UTF8_BOM, b"").strip():
+        raise InputError("empty file: no header row", file=path,
+                         expected="a CSV export with a header row")
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise InputError("encoded in UTF-16", file=path,
+                         expected="the CSV as downloaded (UTF-8 or Windows-1252)")
+    if b"\x00" in head:
+        raise InputError("binary content, not a CSV text file", file=path,
+                         expected="a CSV export as downloaded from GoCardless or Shine")
+    body = head[len(UTF8_BOM):] if head.startswith(UTF8_BOM) else head
+    try:  # incremental: the 64 KiB cut may fall inside a multi-byte character
+        return codecs.getincrementaldecoder("utf-8")().decode(body, final=False), "utf-8"
+    except UnicodeDecodeError:
+        if head.startswith(UTF8_BOM):
+            raise InputError("starts with a UTF-8 byte order mark but is not valid UTF-8",
+                             file=path) from None
+    return _decode_cp1252(body, path), "cp1252"
+
+
+def _decode_cp1252(data: bytes, path: Path) -> str:
+    try:
+        return data.decode("cp1252")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"neither UTF-8 nor Windows-1252 (byte 0x{data[exc.start]:02x} at offset {exc.start})",
+            file=path, expected="a CSV export as downloaded (UTF-8 or Windows-1252)") from None
+
+
+def _header_score(header: list[str], kind: Kind) -> float:
+    present = {column_key(h) for h in header}
+    return sum(column_key(c) in present for c in kind.known) / len(kind.known)
+
+
+def _canonical_columns(header: list[str], kind: Kind) -> tuple[str, ...]:
+    """Header names in file order, known ones spelled as the Kind spells them, others unique."""
+    spelling = {column_key(c): c for c in kind.known}
+    columns, seen = [], set()
+    for i, name in enumerate(header):
+        canonical = spelling.get(column_key(name), name)
+        if canonical in seen:  # a repeated or blank header name: keep it out of the way
+            canonical = f"{name}#{i + 1}"
+        seen.add(canonical)
+        columns.append(canonical)
+    return tuple(columns)
+
+
+def _shorten(text: str, limit: int = 120) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+# --- reading a whole file as strings -------------------------------------------------------
+
+SOURCE_LINE = "source_line"
+
+
+def read_strings(export: Export) -> pl.DataFrame:
+    """Every field as a string (null when empty), named by column, plus the CSV line number.
+
+    Blank lines are skipped; a short, long or truncated row is an InputError naming its line.
+    """
+    path, sep = export.path, export.kind.separator
+    raw = path.read_bytes()
+    if b"\x00" in raw:
+        raise InputError("binary content, not a CSV text file", file=path)
+    body = raw[len(UTF8_BOM):] if raw.startswith(UTF8_BOM) else raw
+    if export.encoding == "cp1252":
+        body = _decode_cp1252(body, path).encode("utf-8")
+        notice(f"{path}: decoded as Windows-1252 (not UTF-8)")
+    try:
+        df = _polars_read(body, sep)
+    except pl.exceptions.ComputeError as exc:
+        if "utf-8" in str(exc).lower() and export.encoding == "utf-8" and not raw.startswith(UTF8_BOM):
+            # The header was valid UTF-8 but a later byte is not: a Windows-1252 file.
+            return read_strings(Export(path, export.kind, export.columns,
+                                       export.header_lines, "cp1252"))
+        raise _locate_bad_record(body, export) or InputError(
+            f"not readable as CSV ({str(exc).splitlines()[0]})", file=path) from None
+    if df.width != len(export.columns):
+        raise _locate_bad_record(body, export) or InputError(
+            f"the header has {len(export.columns)} fields but polars read {df.width}", file=path)
+    df.columns = list(export.columns)
+    df = _number_lines(df, body, export)
+    blank = _blank_rows(df, export.columns)
+    if not _fields_add_up(df, blank, body, export):
+        error = _locate_bad_record(body, export)
+        if error:
+            raise error
+    return df.filter(~blank) if blank is not None else df
+
+
+def _polars_read(body: bytes, sep: str) -> pl.DataFrame:
+    # null_values: a quoted empty field ("") is as empty as an unquoted one.
+    return pl.read_csv(body, separator=sep, has_header=True, infer_schema=False,
+                       quote_char='"', null_values=[""], raise_if_empty=False)
+
+
+def _number_lines(df: pl.DataFrame, body: bytes, export: Export) -> pl.DataFrame:
+    """CSV line on which each record starts; fields holding newlines push later lines down."""
+    first = export.header_lines + 1
+    lines_in_file = body.count(b"\n") + (0 if body.endswith(b"\n") else 1)
+    if lines_in_file == export.header_lines + df.height:  # one line per record: the usual case
+        return df.with_columns((pl.int_range(pl.len(), dtype=pl.Int64) + first).alias(SOURCE_LINE))
+    multi = _columns_containing(df, "\n")
+    extra = pl.sum_horizontal(
+        [pl.col(c).str.count_matches("\n", literal=True).fill_null(0).cast(pl.Int64) for c in multi]
+    ) if multi else pl.lit(0, pl.Int64)
+    start = pl.int_range(pl.len(), dtype=pl.Int64) + first + extra.cum_sum().shift(1, fill_value=0)
+    return df.with_columns(start.alias(SOURCE_LINE))
+
+
+def _columns_containing(df: pl.DataFrame, text: str) -> list[str]:
+    names = [c for c in df.columns if c != SOURCE_LINE]
+    if df.height == 0 or not names:
+        return []
+    found = df.select(pl.col(c).str.contains(text, literal=True).any() for c in names).row(0)
+    return [c for c, hit in zip(names, found) if hit]
+
+
+def _blank_rows(df: pl.DataFrame, columns: tuple[str, ...]) -> pl.Series | None:
+    """Rows read from empty (or whitespace-only) lines; None when there are none."""
+    first, rest = columns[0], columns[1:]
+    candidates = df.select(
+        (pl.col(first).is_null() | (pl.col(first).str.strip_chars() == "")).any()).item()
+    if not candidates:
+        return None
+    mask = df.select(pl.all_horizontal(
+        pl.col(first).is_null() | (pl.col(first).str.strip_chars() == ""),
+        *[pl.col(c).is_null() for c in rest])).to_series()
+    return mask if mask.any() else None
+
+
+def _fields_add_up(df: pl.DataFrame, blank: pl.Series | None, body: bytes, export: Export) -> bool:
+    """Cheap proof that no record is short: count separators instead of re-parsing.
+
+    polars fills a short row with nulls, which looks like empty fields. But every complete
+    record holds (fields - 1) separators outside its values, so the separators in the file
+    must equal that plus those inside the values.
+    """
+    sep = export.kind.separator
+    n_fields = len(export.columns)
+    records = df.height - (int(blank.sum()) if blank is not None else 0)
+    inside = sum(name.count(sep) for name in export.columns)
+    if b'"' in body:
+        carriers = _columns_containing(df, sep)
+        if carriers:
+            inside += df.select(pl.sum_horizontal(
+                pl.col(c).str.count_matches(sep, literal=True).fill_null(0).sum().cast(pl.Int64)
+                for c in carriers)).item()
+    return body.count(sep.encode()) == (n_fields - 1) * (records + 1) + inside
+
+
+def _locate_bad_record(body: bytes, export: Export) -> InputError | None:
+    """Slow path, only after something looked wrong: walk the records to find the bad one."""
+    text = body.decode("utf-8")
+    n_fields = len(export.columns)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=export.kind.separator,
+                        strict=True)
+    start = 1
+    try:
+        for row in reader:
+            line, start = start, reader.line_num + 1
+            if line <= export.header_lines or not any(v.strip() for v in row):
+                continue
+            if len(row) != n_fields:
+                how = "short or truncated line" if len(row) < n_fields else "too many fields"
+                return InputError(
+                    f"{how}: {len(row)} field{'s' if len(row) != 1 else ''} instead of {n_fields}",
+                    file=export.path, line=line, value=_shorten(_physical_line(text, line)),
+                    expected=f"{n_fields} fields separated by {export.kind.separator!r}, "
+                             "like the header")
+    except csv.Error as exc:
+        return InputError(
+            f"malformed CSV record ({exc}; is a quote left open, or the file cut short?)",
+            file=export.path, line=start, value=_shorten(_physical_line(text, start)))
+    return None
+
+
+def _physical_line(text: str, line: int) -> str:
+    lines = text.splitlines()
+    return lines[line - 1] if 0 < line <= len(lines) else ""
+
+
+# --- converting strings to typed columns ---------------------------------------------------
+
+SPACES = " \u00a0\u202f"  # thousands separators a spreadsheet may insert (FORMATS.md §7.11)
+AMOUNT_PATTERN = (
+    rf"^([+-]?)(\d{{1,3}}(?:[{SPACES}]\d{{3}}){{1,4}}|\d{{1,15}})(?:[.,](\d{{1,2}}))?$"
+)
+
+
+def amount_cents(text: pl.Expr) -> pl.Expr:
+    """`"1 234,56"`, `"-9,48"`, `"+5"`, `"50"`, `"51.1"` -> Int64 cents; anything else -> null.
+
+    The pattern proves the shape; then the signed digits alone, read as an integer, are
+    scaled by the number of decimals (0, 1 or 2). No float is ever involved.
+    """
+    shaped = text.str.contains(AMOUNT_PATTERN)
+    digits = text.str.replace_many({c: "" for c in ".,+" + SPACES}).cast(pl.Int64, strict=False)
+    separator_at = text.str.find(r"[.,]").cast(pl.Int64)
+    decimals = (text.str.len_bytes().cast(pl.Int64) - separator_at - 1).fill_null(0)
+    scale = pl.when(decimals == 0).then(100).when(decimals == 1).then(10).otherwise(1)
+    return pl.when(shaped).then(digits * scale)
+
+
+def date_value(text: pl.Expr) -> pl.Expr:
+    """`YYYY-MM-DD` (as exported) or `DD/MM/YYYY` (after Excel) -> Date; impossible dates -> null."""
+    return pl.coalesce(
+        text.str.strptime(pl.Date, "%Y-%m-%d", strict=False),
+        text.str.strptime(pl.Date, "%d/%m/%Y", strict=False),
+    )
+
+
+TIMESTAMP_FORMATS = (
+    "%Y-%m-%dT%H:%M:%S%.fZ",  # the API form: 2026-01-02T09:15:31.000Z
+    "%Y-%m-%dT%H:%M:%S%.f",
+    "%Y-%m-%d %H:%M:%S%.f",
+    "%d/%m/%Y %H:%M",  # after Excel
+    "%d/%m/%Y %H:%M:%S",
+)
+
+
+def timestamp_utc(text: pl.Expr) -> pl.Expr:
+    """The timestamp forms GoCardless exports (and Excel rewrites) -> Datetime(us, UTC)."""
+    parsed = pl.coalesce(
+        [text.str.strptime(pl.Datetime("us"), fmt, strict=False) for fmt in TIMESTAMP_FORMATS])
+    return parsed.dt.replace_time_zone("UTC")
+
+
+def yes_no(text: pl.Expr) -> pl.Expr:
+    """Shine's `Oui` / `Non` (or a spreadsheet's TRUE / FALSE) -> Boolean."""
+    word = text.str.to_lowercase()
+    return (pl.when(word.is_in(["oui", "true", "vrai", "yes"])).then(True)
+            .when(word.is_in(["non", "false", "faux", "no"])).then(False)
+            .otherwise(None))
+
+
+@dataclass(frozen=True)
+class Field:
+    """One output column: where it comes from and how it is read."""
+
+    source: str | None  # column of the export; None = always null (absent optional column)
+    parse: str = "text"  # text | amount | date | timestamp | yes_no
+    required: bool = False  # an empty value is an error
+    allowed: tuple[str, ...] = ()  # for text: the only values accepted
+
+
+# parse -> (expression on the cleaned text, what a good value looks like)
+CONVERTERS = {
+    "text": (lambda text: text, None),
+    "amount": (amount_cents, "an amount such as 1234.56, 1 234,56, -9,48 or 50"),
+    "date": (date_value, "a date YYYY-MM-DD or DD/MM/YYYY"),
+    "timestamp": (timestamp_utc, "a date and time such as 2026-01-02T09:15:31.000Z, "
+                                 "2026-01-02 09:15:31 or 02/01/2026 09:15"),
+    "yes_no": (yes_no, "Oui or Non"),
+}
+DTYPES = {"text": pl.String, "amount": pl.Int64, "date": pl.Date,
+          "timestamp": pl.Datetime("us", "UTC"), "yes_no": pl.Boolean}
+
+
+def _cleaned(src: pl.Expr, parse: str) -> pl.Expr:
+    """Text is kept as written; other values are trimmed (a blank then reads as empty)."""
+    return src if parse == "text" else src.str.strip_chars()
+
+
+def _present(name: str) -> pl.Expr:
+    return pl.col(_raw(name)).str.len_bytes().fill_null(0) > 0
+
+
+def _raw(name: str) -> str:
+    return f"__raw_{name}"
+
+
+def convert(df: pl.DataFrame, fields: dict[str, Field], export: Export) -> pl.DataFrame:
+    """Typed columns named after `fields`, plus source_line; the first bad value raises.
+
+    Three steps so that each expression runs once: clean the text, convert it, then check
+    that nothing non-empty failed to convert and nothing required is empty.
+    """
+    used = {name: f for name, f in fields.items() if f.source is not None}
+    out = df.select(SOURCE_LINE, *(_cleaned(pl.col(f.source), f.parse).alias(_raw(name))
+                                   for name, f in used.items()))
+    out = out.with_columns(_typed(name, field) for name, field in fields.items())
+    failed = [(_present(n) & pl.col(n).is_null()) | (~_present(n) if f.required else False)
+              for n, f in used.items()]
+    if failed and out.select(pl.any_horizontal(failed).any()).item():
+        first = out.filter(pl.any_horizontal(failed)).row(0, named=True)
+        raise _bad_value_error(first, used, export)
+    _tell_about_spreadsheet_dates(out, used, export)
+    return out.select(*fields, SOURCE_LINE)
+
+
+def _typed(name: str, field: Field) -> pl.Expr:
+    if field.source is None:
+        return pl.lit(None, DTYPES[field.parse]).alias(name)
+    text = pl.col(_raw(name))
+    value = CONVERTERS[field.parse][0](text)
+    if field.allowed:
+        value = pl.when(text.is_in(list(field.allowed))).then(value)
+    return value.alias(name)
+
+
+def _bad_value_error(row: dict, used: dict[str, Field], export: Export) -> InputError:
+    """The leftmost bad value of the first failing row (only called after a failure)."""
+    def bad(n: str, f: Field) -> bool:
+        return (not row[_raw(n)] and f.required) or (bool(row[_raw(n)]) and row[n] is None)
+    position = {c: i for i, c in enumerate(export.columns)}
+    name = min((n for n, f in used.items() if bad(n, f)), key=lambda n: position[used[n].source])
+    field, value = used[name], row[_raw(name)]
+    if field.allowed:
+        expected = "one of " + ", ".join(field.allowed)
+    else:
+        expected = CONVERTERS[field.parse][1] or "a value"
+    if not value:
+        message, value = "empty value where one is required", None
+    elif field.allowed:
+        message = "unknown value"
+    else:
+        message = f"unreadable {field.parse.replace('_', '/')}"
+    return InputError(message, file=export.path, line=row[SOURCE_LINE], column=field.source,
+                      value=value, expected=expected)
+
+
+def _tell_about_spreadsheet_dates(out: pl.DataFrame, used: dict[str, Field], export: Export):
+    names = [n for n, f in used.items() if f.parse in ("date", "timestamp")]
+    if export.kind.day_first or not names or not out.height:
+        return
+    if out.select(pl.any_horizontal(
+            pl.col(_raw(n)).str.contains("/", literal=True).any() for n in names)).item():
+        notice(f"{export.path}: dates written DD/MM/YYYY (resaved by a spreadsheet?); "
+               "read as day first")
+
+
+# --- several files of one kind -------------------------------------------------------------
+
+FILE_RANK = "__file_rank"
+
+
+def by_age(paths: list[Path]) -> list[Path]:
+    """Oldest first: the most recently modified export is read last and wins."""
+    return sorted(paths, key=lambda p: (p.stat().st_mtime_ns, p.name))
+
+
+def oldest_first(exports: list[Export]) -> list[Export]:
+    """Exports of several kinds merged in age order (the newest read last, so it wins)."""
+    return sorted(exports, key=lambda e: (e.path.stat().st_mtime_ns, e.path.name))
+
+
+def exports_in(folder: str | Path, own: tuple[Kind, ...], siblings: tuple[Kind, ...]
+               ) -> dict[str, list[Export]]:
+    """The folder's exports of the `own` kinds, by kind, oldest first.
+
+    Files of a sibling kind (another GoCardless export beside the payments) are left to the
+    stage that reads them; any other file is an error, so nothing is silently ignored.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputError("input folder not found", file=folder,
+                         expected="a folder holding the CSV exports")
+    found: dict[str, list[Export]] = {k.key: [] for k in own}
+    paths = [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() == ".csv"]
+    for path in by_age(paths):
+        export = sniff(path)
+        if export.kind in own:
+            found[export.kind.key].append(export)
+        elif export.kind not in siblings:
+            raise InputError(f"this is a {export.kind.label}, which does not belong in {folder}",
+                             file=path, expected="only the exports this folder is for")
+    return found
+
+
+def deduplicate(frames: list[pl.DataFrame], exports: list[Export], key: list[str],
+                noun: str) -> pl.DataFrame:
+    """One row per `key` across files given oldest first; the newest file's version wins.
+
+    Inside one file an identical repeat is dropped, but the same id with different content
+    is an error. Across files a change is normal (statuses move) and is reported on stderr.
+    Returns the rows in file order with `source_file` (the export's name) and `source_line`.
+    """
+    df = pl.concat([f.with_columns(pl.lit(i, pl.Int64).alias(FILE_RANK))
+                    for i, f in enumerate(frames)], how="vertical")
+    if df.height and not df.select(pl.struct(key).is_unique().all()).item():
+        content = [c for c in df.columns if c not in (*key, FILE_RANK, SOURCE_LINE)]
+        df = df.with_columns(pl.struct(content).hash().alias("__content"))
+        _refuse_conflicts_inside_a_file(df, exports, key, content, noun)
+        df = df.unique(subset=[FILE_RANK, *key], keep="first", maintain_order=True)
+        _report_changes_across_files(df, exports, key, noun)
+        df = (df.sort(FILE_RANK, SOURCE_LINE)
+              .unique(subset=key, keep="last", maintain_order=True).drop("__content"))
+    df = df.sort(FILE_RANK, SOURCE_LINE)
+    names = pl.Series([e.path.name for e in exports], dtype=pl.String)
+    return df.with_columns(names.gather(df[FILE_RANK]).alias("source_file")).drop(FILE_RANK)
+
+
+def _refuse_conflicts_inside_a_file(df, exports, key, content, noun):
+    clash = (df.group_by(FILE_RANK, *key)
+             .agg(pl.col("__content").n_unique().alias("versions"),
+                  pl.col(SOURCE_LINE).min().alias("first"))
+             .filter(pl.col("versions") > 1))
+    if clash.height == 0:
+        return
+    worst = clash.sort(FILE_RANK, "first").row(0, named=True)
+    same = pl.col(FILE_RANK) == worst[FILE_RANK]
+    for k in key:
+        same = same & pl.col(k).eq_missing(worst[k])
+    rows = df.filter(same).sort(SOURCE_LINE)
+    first = rows.row(0, named=True)
+    other = next(r for r in rows.iter_rows(named=True) if r["__content"] != first["__content"])
+    column = next(c for c in content if first[c] != other[c])
+    ident = " / ".join(str(worst[k]) for k in key)
+    raise InputError(
+        f"{noun} {ident} appears on lines {first[SOURCE_LINE]} and {other[SOURCE_LINE]} with "
+        f"different content ({column} is {first[column]!r} on line {first[SOURCE_LINE]}); "
+        f"one export cannot hold two versions of one {noun}",
+        file=exports[worst[FILE_RANK]].path, line=other[SOURCE_LINE], column=column,
+        value=other[column], expected=f"one row per {noun}, or identical repeats")
+
+
+def _report_changes_across_files(df, exports, key, noun):
+    changed = (df.group_by(key, maintain_order=True)
+               .agg(pl.col("__content").n_unique().alias("versions"))
+               .filter(pl.col("versions") > 1))
+    if changed.height == 0:
+        return
+    ids = [" / ".join(str(v) for v in row) for row in changed.select(key).iter_rows()]
+    listed = ", ".join(ids[:20]) + (f" and {len(ids) - 20} more" if len(ids) > 20 else "")
+    notice(f"{len(ids)} {noun}(s) differ between the {len(exports)} exports; the most recently "
+           f"modified export ({exports[-1].path.name}) wins for: {listed}")
