@@ -128,4 +128,58 @@ PASS1 = {
     "invoice_remaining_cents": Int,
     "invoice_date": Date,
     "evidence": Str,  # human-readable: where the ref was found, amounts, name keys, days apart
+    # Added by pass1 after the contract columns above (the report reads them):
+    "share_cents": Int,  # the part of the payment for this invoice (differs on multi_invoice rows)
+    "amount_refunded_cents": Int,
+    "invoice_due_date": Date,
+    "invoice_settled": Bool,  # Dolibarr: status 2, or status 1 with nothing left to pay
+    "invoice_received_cents": Int,  # received by GoCardless on this invoice (retries excluded)
+    "invoice_pending_cents": Int,  # still pending at GoCardless on this invoice
+    "related_refs": Str,  # multi_invoice: every invoice of the payment, joined with ';'
+    "related_payment_ids": Str,  # other payments of this invoice (retries, instalments), ';'
+    "days_apart": Int,  # soft matches: charge date to the invoice (or due) date
+}
+
+# pass2 -> interim/pass2_<FROM>_<TO>.parquet: the Dolibarr invoices pass 1 says nothing
+# about: open ones with no GoCardless payment, and those excluded from matching.
+PASS2 = {
+    "flag": Str,  # DOLIBARR_OPEN_NO_GC, EXCLUDED_CREDIT_NOTE, EXCLUDED_DRAFT, EXCLUDED_ABANDONED
+    "match_type": Str,  # always "none"
+    "invoice_id": Int,
+    "invoice_ref": Str,
+    "invoice_customer_name": Str,
+    "invoice_type": Int,
+    "invoice_status": Int,
+    "invoice_total_cents": Int,
+    "invoice_remaining_cents": Int,
+    "invoice_date": Date,
+    "invoice_due_date": Date,
+    "days_past_due": Int,  # at TO (negative: due in that many days); open invoices only
+    "evidence": Str,
+}
+
+# pass3 -> interim/pass3_<FROM>_<TO>.parquet: one row per payout, plus one row per
+# GoCardless-looking bank credit that no payout explains (payout columns null).
+PASS3 = {
+    "flag": Str,  # PAYOUT_MATCHED, PAYOUT_AMOUNT_MISMATCH, PAYOUT_NOT_IN_BANK, AMBIGUOUS, BANK_CREDIT_UNMATCHED
+    "fees_flag": Str,  # FEES_MISMATCH, or null when the fee check holds
+    "match_type": Str,  # reference_in_label, amount_date, none
+    "payout_id": Str,
+    "reference": Str,
+    "payout_status": Str,
+    "created_date": Date,
+    "arrival_date": Date,
+    "gross_cents": Int,  # sum of the payments linked to the payout (payments export)
+    "payments_count": Int,
+    "fees_cents": Int,  # export: transaction_fee_debit - _credit + app_fee_debit - _credit
+    "deducted_cents": Int,  # gross - net
+    "net_cents": Int,
+    "bank_transaction_id": Str,  # candidates joined with ';' when AMBIGUOUS
+    "bank_date": Date,
+    "bank_label": Str,
+    "bank_amount_cents": Int,
+    "days_apart": Int,  # bank date - arrival date
+    "money_in_bank": Str,  # yes | no | pending | unknown
+    "evidence": Str,  # how the bank line was found, or why none was
+    "explanation": Str,  # the fee check; with the breakdown export, its debits line by line
 }

@@ -1,0 +1,42 @@
+"""Pass 1: match GoCardless payments to Dolibarr invoices (rules in recon/match_payments.py).
+
+    python stages/pass1.py --invoices interim/invoices_<FROM>_<TO>.parquet \
+        --payments interim/gc_payments.parquet --from FROM --to TO \
+        --config config.yaml --out interim/pass1_<FROM>_<TO>.parquet
+"""
+from __future__ import annotations
+
+import argparse
+
+from recon import config as config_module
+from recon.errors import run
+from recon.io import read_parquet, write_parquet
+from recon.match_common import parse_window, settings_from_config
+from recon.match_payments import match_payments
+from recon.schemas import GC_PAYMENTS, INVOICES, PASS1
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--invoices", required=True, help="invoices Parquet (fetch_dolibarr)")
+    parser.add_argument("--payments", required=True, help="GoCardless payments Parquet (parse_gc)")
+    parser.add_argument("--from", dest="date_from", required=True, help="window start, YYYY-MM-DD")
+    parser.add_argument("--to", dest="date_to", required=True, help="window end, YYYY-MM-DD")
+    parser.add_argument("--config", default=None, help="config.yaml (default: the project's)")
+    parser.add_argument("--out", required=True, help="pass-1 Parquet to write")
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    date_from, date_to = parse_window(args.date_from, args.date_to)
+    settings = settings_from_config(config_module.load(args.config), args.config or "config.yaml")
+    invoices = read_parquet(args.invoices, INVOICES)
+    payments = read_parquet(args.payments, GC_PAYMENTS)
+    verdicts = match_payments(payments, invoices, settings, date_from, date_to)
+    write_parquet(verdicts, args.out, PASS1)
+    print(f"pass1: {verdicts.height} payment verdicts -> {args.out}")
+
+
+if __name__ == "__main__":
+    run(main)

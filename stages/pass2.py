@@ -1,0 +1,44 @@
+"""Pass 2: audit the open Dolibarr invoices that no GoCardless payment explains.
+
+    python stages/pass2.py --invoices interim/invoices_<FROM>_<TO>.parquet \
+        --pass1 interim/pass1_<FROM>_<TO>.parquet --from FROM --to TO \
+        --config config.yaml --out interim/pass2_<FROM>_<TO>.parquet
+
+Rules and the product choices are in recon/match_invoices.py.
+"""
+from __future__ import annotations
+
+import argparse
+
+from recon import config as config_module
+from recon.errors import run
+from recon.io import read_parquet, write_parquet
+from recon.match_common import parse_window, settings_from_config
+from recon.match_invoices import audit_invoices
+from recon.schemas import INVOICES, PASS1, PASS2
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--invoices", required=True, help="invoices Parquet (fetch_dolibarr)")
+    parser.add_argument("--pass1", required=True, help="pass-1 Parquet")
+    parser.add_argument("--from", dest="date_from", required=True, help="window start, YYYY-MM-DD")
+    parser.add_argument("--to", dest="date_to", required=True, help="window end, YYYY-MM-DD")
+    parser.add_argument("--config", default=None, help="config.yaml (default: the project's)")
+    parser.add_argument("--out", required=True, help="pass-2 Parquet to write")
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    date_from, date_to = parse_window(args.date_from, args.date_to)
+    settings_from_config(config_module.load(args.config), args.config or "config.yaml")  # checked
+    invoices = read_parquet(args.invoices, INVOICES)
+    pass1 = read_parquet(args.pass1, PASS1)
+    rows = audit_invoices(invoices, pass1, date_from, date_to)
+    write_parquet(rows, args.out, PASS2)
+    print(f"pass2: {rows.height} invoice rows -> {args.out}")
+
+
+if __name__ == "__main__":
+    run(main)

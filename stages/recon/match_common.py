@@ -1,0 +1,121 @@
+"""What the three passes and the report share: settings, payment states, the window, money text."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+
+from recon.errors import InputError
+
+# GoCardless payment states (DESIGN.md, pass 1), grouped by what they mean for the money.
+RECEIVED_STATES = ("confirmed", "paid_out")
+FAILED_STATES = ("failed", "cancelled", "customer_approval_denied")
+CHARGED_BACK_STATES = ("charged_back",)
+# Everything else (pending_customer_approval, pending_submission, submitted, unknown) is pending.
+
+RECEIVED, PENDING, FAILED, CHARGED_BACK = "received", "pending", "failed", "charged_back"
+
+
+def state_group(status: pl.Expr) -> pl.Expr:
+    """received | pending | failed | charged_back, from a GoCardless status."""
+    status = status.str.strip_chars().str.to_lowercase()
+    return (
+        pl.when(status.is_in(RECEIVED_STATES)).then(pl.lit(RECEIVED))
+        .when(status.is_in(FAILED_STATES)).then(pl.lit(FAILED))
+        .when(status.is_in(CHARGED_BACK_STATES)).then(pl.lit(CHARGED_BACK))
+        .otherwise(pl.lit(PENDING))
+    )
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The matching settings of config.yaml, checked once."""
+    date_tolerance_days: int = 7
+    payout_date_tolerance_days: int = 2
+    invoice_ref_pattern: str = r"(?:FA|AV|AC|IN|IC|ID|IR)\d{4}-\d{4,}"
+    legal_forms: tuple[str, ...] = ()
+    max_invoices_per_payment: int = 4
+    gocardless_label: str = "gocardless"
+
+    @property
+    def ref_regex(self) -> str:
+        """The invoice-ref pattern as a case-insensitive whole-word regex."""
+        return rf"(?i)\b(?:{self.invoice_ref_pattern})\b"
+
+
+def settings_from_config(config: dict, source: str | Path = "config.yaml") -> Settings:
+    """Settings from a loaded config (recon.config.load), with a clear error on a bad value."""
+    matching = config.get("matching") or {}
+    bank = config.get("bank") or {}
+    defaults = Settings()
+
+    def whole(key: str, default: int, minimum: int) -> int:
+        value = matching.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise InputError("bad setting", file=source, column=f"matching.{key}", value=value,
+                             expected=f"a whole number >= {minimum}")
+        return value
+
+    pattern = matching.get("invoice_ref_pattern", defaults.invoice_ref_pattern)
+    try:
+        re.compile(pattern)
+    except (re.error, TypeError):
+        raise InputError("bad setting", file=source, column="matching.invoice_ref_pattern",
+                         value=pattern, expected="a regular expression") from None
+    label = str(bank.get("gocardless_label", defaults.gocardless_label) or "").strip()
+    if not label:
+        raise InputError("bad setting", file=source, column="bank.gocardless_label",
+                         value=label, expected="a non-empty text such as 'gocardless'")
+    return Settings(
+        date_tolerance_days=whole("date_tolerance_days", defaults.date_tolerance_days, 0),
+        payout_date_tolerance_days=whole(
+            "payout_date_tolerance_days", defaults.payout_date_tolerance_days, 0),
+        invoice_ref_pattern=pattern,
+        legal_forms=tuple(str(f).lower() for f in matching.get("legal_forms") or ()),
+        max_invoices_per_payment=whole(
+            "max_invoices_per_payment", defaults.max_invoices_per_payment, 2),
+        gocardless_label=label.lower(),
+    )
+
+
+def parse_window(date_from: str, date_to: str) -> tuple[date, date]:
+    """The reconciliation window from the --from/--to arguments (inclusive)."""
+    parsed = []
+    for name, text in (("--from", date_from), ("--to", date_to)):
+        try:
+            parsed.append(date.fromisoformat(text))
+        except (TypeError, ValueError):
+            raise InputError("bad date", column=name, value=text,
+                             expected="a date as YYYY-MM-DD") from None
+    if parsed[0] > parsed[1]:
+        raise InputError("the window ends before it starts", column="--from/--to",
+                         value=f"{date_from} .. {date_to}", expected="FROM <= TO")
+    return parsed[0], parsed[1]
+
+
+def eur(cents: pl.Expr) -> pl.Expr:
+    """Integer cents as euro text with two decimals ("1234.56", "-0.50"); null stays null."""
+    magnitude = cents.abs()
+    units = (magnitude // 100).cast(pl.String)
+    hundredths = (magnitude % 100).cast(pl.String).str.zfill(2)
+    sign = pl.when(cents < 0).then(pl.lit("-")).otherwise(pl.lit(""))
+    return pl.concat_str([sign, units, pl.lit("."), hundredths])
+
+
+def signed_eur(cents: pl.Expr) -> pl.Expr:
+    """Like eur() but with an explicit + on positive amounts (for adjustments)."""
+    return pl.when(cents > 0).then(pl.lit("+") + eur(cents)).otherwise(eur(cents))
+
+
+def days_text(days: pl.Expr) -> pl.Expr:
+    """'1 day' / 'N days'."""
+    return pl.format("{} day{}", days, pl.when(days.abs() == 1).then(pl.lit("")).otherwise(pl.lit("s")))
+
+
+def empty_to_null(text: pl.Expr) -> pl.Expr:
+    """Trimmed text, or null when nothing is left."""
+    trimmed = text.str.strip_chars()
+    return pl.when(trimmed == "").then(None).otherwise(trimmed)

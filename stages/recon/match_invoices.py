@@ -1,0 +1,96 @@
+"""Pass 2: the open-invoice audit, the Dolibarr side of what pass 1 did not explain.
+
+- DOLIBARR_OPEN_NO_GC: a validated invoice with something left to pay, dated up to TO,
+  that no pass-1 row of the window links to, with its days past due at TO (from the due
+  date, else the invoice date; negative while not yet due).
+- EXCLUDED_CREDIT_NOTE / EXCLUDED_DRAFT / EXCLUDED_ABANDONED / EXCLUDED_OTHER: invoices
+  dated in the window that matching never considers, counted apart.
+
+Product choice: an open invoice that is only a candidate of an AMBIGUOUS payment (FA2601-0011
+and FA2601-0012 in the sample) is NOT reported here. A GoCardless payment may well be
+its money, so "no GoCardless" would be wrong; it is reported once, under the AMBIGUOUS
+row of pass 1 that names it, and comes back here on a later run if the ambiguity is
+resolved in favour of another invoice.
+"""
+from __future__ import annotations
+
+from datetime import date
+
+import polars as pl
+
+from recon.match_common import days_text, eur
+from recon.match_payments import AMBIGUOUS, prepare_invoices
+from recon.schemas import PASS2
+
+OPEN_NO_GC = "DOLIBARR_OPEN_NO_GC"
+EXCLUDED_FLAGS = {
+    "credit note": "EXCLUDED_CREDIT_NOTE",
+    "draft": "EXCLUDED_DRAFT",
+    "abandoned invoice": "EXCLUDED_ABANDONED",
+}
+EXCLUDED_OTHER = "EXCLUDED_OTHER"
+
+
+def audit_invoices(invoices: pl.DataFrame, pass1: pl.DataFrame, date_from: date,
+                   date_to: date) -> pl.DataFrame:
+    """The pass-2 rows (schema PASS2)."""
+    invoices = prepare_invoices(invoices)
+    linked = pass1["invoice_id"].drop_nulls().unique()
+    candidates = (
+        pass1.filter(pl.col("flag") == AMBIGUOUS)
+        .select(pl.col("invoice_ref").str.split(";").explode().str.strip_chars().str.to_uppercase())
+        .to_series().drop_nulls().unique()
+    )
+    open_rows = _open_without_gc(invoices, linked, candidates, date_to)
+    excluded_rows = _excluded(invoices, date_from, date_to)
+    rows = pl.concat([open_rows, excluded_rows], how="diagonal_relaxed")
+    return rows.sort("flag", "invoice_date", "invoice_ref", nulls_last=True).select(
+        "flag", "invoice_id", "invoice_ref", "invoice_date", "evidence",
+        "days_past_due",
+        match_type=pl.lit("none"),
+        invoice_customer_name="customer_name",
+        invoice_type="type",
+        invoice_status="status",
+        invoice_total_cents="total_cents",
+        invoice_remaining_cents="remaining_cents",
+        invoice_due_date="due_date",
+    ).select(list(PASS2)).cast(PASS2)
+
+
+def _open_without_gc(invoices: pl.DataFrame, linked: pl.Series, candidates: pl.Series,
+                     date_to: date) -> pl.DataFrame:
+    due = pl.coalesce("due_date", "invoice_date")
+    days = (pl.lit(date_to) - due).dt.total_days()
+    lateness = (
+        pl.when(days > 0).then(pl.format("{} past due on {}", days_text(days), pl.lit(date_to)))
+        .when(days == 0).then(pl.format("due on {}", pl.lit(date_to)))
+        .otherwise(pl.format("not yet due on {} (due in {})", pl.lit(date_to), days_text(-days)))
+    )
+    rows = invoices.filter(
+        pl.col("eligible") & ~pl.col("settled")
+        & (pl.col("invoice_date") <= date_to).fill_null(True)
+        & ~pl.col("invoice_id").is_in(linked)
+        & ~pl.col("ref_key").is_in(candidates)
+    )
+    return rows.with_columns(
+        flag=pl.lit(OPEN_NO_GC),
+        days_past_due=days,
+        evidence=pl.format(
+            "Dolibarr: open, {} of {} left to pay, due {}: {}; no GoCardless payment of the "
+            "window names it or matches it", eur(pl.col("remaining_cents")), eur(pl.col("total_cents")), due, lateness),
+    )
+
+
+def _excluded(invoices: pl.DataFrame, date_from: date, date_to: date) -> pl.DataFrame:
+    in_window = pl.col("invoice_date").is_between(date_from, date_to).fill_null(True)
+    rows = invoices.filter(~pl.col("eligible") & in_window)
+    flag = pl.col("excluded_why").replace_strict(EXCLUDED_FLAGS, default=EXCLUDED_OTHER)
+    close = pl.when(pl.col("close_code").is_not_null()).then(
+        pl.format(" (close code {})", pl.col("close_code"))).otherwise(pl.lit(""))
+    return rows.with_columns(
+        flag=flag,
+        days_past_due=pl.lit(None, pl.Int64),
+        evidence=pl.format("{} of {}{}, Dolibarr status {}: excluded from matching",
+                           pl.col("excluded_why"), eur(pl.col("total_cents")), close,
+                           pl.col("status")),
+    )

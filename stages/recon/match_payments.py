@@ -1,0 +1,525 @@
+"""Pass 1: GoCardless payments <-> Dolibarr invoices, strictest rule first.
+
+Each payment is judged by the first rule that applies to it, and a looser rule never takes
+what a stricter one could claim (one shared set of consumed rows):
+
+1. `ref_exact`: the description, trimmed and case-folded, is an invoice ref.
+2. `ref_in_description`: the description holds exactly one invoice ref as a whole word
+   (refs look like `matching.invoice_ref_pattern`).
+3. `ref_in_reference`: the description names no invoice; the `reference` column is, or
+   holds, exactly one.
+4. `multi_invoice`: the description (or reference) names several invoices. They are all
+   linked when they belong to one customer, are at most `max_invoices_per_payment`, and
+   their open amounts (what remains to pay; else their totals) add up exactly to the
+   payment. The search is bounded by construction: only the invoices the payment names
+   are combined, all of them. Otherwise AMBIGUOUS, naming them.
+5. `soft`: a payment naming no invoice at all, same amount as an invoice's total, same
+   customer name key, charge date within +-date_tolerance days of the invoice or due
+   date, and unique on both sides; otherwise AMBIGUOUS with the candidates.
+
+A payment naming a ref that Dolibarr does not have (or has as a credit note, draft or
+abandoned invoice) is GC_UNMATCHED, never soft-matched elsewhere. Every invoice a payment
+names is consumed for the soft rule, even when that payment stays ambiguous. Failed
+payments are not soft-matched (a failed collection without a ref proves nothing).
+
+Then each link is judged (DESIGN.md, payment states and Dolibarr "settled"):
+- a failed or charged-back payment followed by a later payment on the same invoice is a
+  superseded attempt (retry group): GC_RETRIED, never a fix candidate; the last one decides;
+- the invoice's active payments (received or pending, not superseded) are summed: several
+  of them are instalments, GC_PARTIAL while what was received is short of the total;
+- a received payment on an open invoice is GC_PAID_DOLIBARR_OPEN (the fix candidates)
+  only when what was received equals what Dolibarr says remains, else AMOUNT_MISMATCH;
+- on a settled invoice: MATCHED when the amounts agree; charged back: GC_CHARGED_BACK.
+
+P15 of the sample ("FA2601-0014, FA2601-0015", 95.00 + 30.00 = 125.00) is therefore
+linked to both invoices, one row per invoice, match_type `multi_invoice`, flagged
+GC_PAID_DOLIBARR_OPEN: the fix stage (recon/fixplan.py) records such a payment whole, as
+one payment split across the invoices, or not at all.
+
+The window: every payment is matched (so an instalment or retry outside the window still
+counts), but only payments charged or created inside [FROM, TO] get a row.
+"""
+from __future__ import annotations
+
+from datetime import date
+
+import polars as pl
+
+from recon.match_common import (CHARGED_BACK, FAILED, PENDING, RECEIVED, Settings, days_text,
+                                empty_to_null, eur, state_group)
+from recon.names import name_key
+from recon.schemas import PASS1
+
+EXACT, IN_DESCRIPTION, IN_REFERENCE = "ref_exact", "ref_in_description", "ref_in_reference"
+MULTI, SOFT, NONE = "multi_invoice", "soft", "none"
+SINGLE_REF_RULES = (EXACT, IN_DESCRIPTION, IN_REFERENCE)
+
+MATCHED, FIX_CANDIDATE, PARTIAL = "MATCHED", "GC_PAID_DOLIBARR_OPEN", "GC_PARTIAL"
+GC_PENDING, GC_FAILED, GC_CHARGED_BACK = "GC_PENDING", "GC_FAILED", "GC_CHARGED_BACK"
+AMOUNT_MISMATCH, AMBIGUOUS, UNMATCHED = "AMOUNT_MISMATCH", "AMBIGUOUS", "GC_UNMATCHED"
+RETRIED = "GC_RETRIED"  # a failed attempt superseded by a later payment for the same invoice
+
+CREDIT_NOTE_TYPE = 2
+DRAFT, VALIDATED, CLOSED, ABANDONED = 0, 1, 2, 3
+
+
+# --- preparation -------------------------------------------------------------------------
+
+def prepare_invoices(invoices: pl.DataFrame) -> pl.DataFrame:
+    """Invoices with their match key, whether they can be matched and their Dolibarr state."""
+    status, total = pl.col("status"), pl.col("total_cents")
+    remaining = pl.col("remaining_cents").fill_null(total)
+    credit_note = (pl.col("type") == CREDIT_NOTE_TYPE) | (total < 0)
+    excluded_why = (
+        pl.when(credit_note).then(pl.lit("credit note"))
+        .when(status == DRAFT).then(pl.lit("draft"))
+        .when(status == ABANDONED).then(pl.lit("abandoned invoice"))
+        .when(~status.is_in([VALIDATED, CLOSED]) | (total == 0)).then(pl.lit("invoice of no amount"))
+    )
+    settled = (status == CLOSED) | ((status == VALIDATED) & (remaining <= 0))
+    dolibarr_state = (
+        pl.when(status == VALIDATED).then(
+            pl.when(remaining <= 0).then(pl.lit("paid but not closed (nothing left to pay)"))
+            .when(remaining < total).then(pl.format("partly paid, {} left to pay", eur(remaining)))
+            .otherwise(pl.format("open, {} left to pay", eur(remaining))))
+        .when(pl.col("paid").fill_null(True)).then(pl.lit("paid"))
+        .otherwise(pl.format("closed with {} written off", eur(remaining)))
+    )
+    return invoices.with_columns(
+        ref_key=pl.col("invoice_ref").str.strip_chars().str.to_uppercase(),
+        remaining_cents=remaining,
+        excluded_why=excluded_why,
+        settled=settled.fill_null(False),
+        dolibarr_state=dolibarr_state,
+    ).with_columns(eligible=pl.col("excluded_why").is_null())
+
+
+def prepare_payments(payments: pl.DataFrame, invoices: pl.DataFrame,
+                     settings: Settings) -> pl.DataFrame:
+    """Payments with their state group and the invoice refs their texts name."""
+    known_refs = invoices["ref_key"].drop_nulls().unique()
+    desc = pl.col("description").fill_null("").str.strip_chars().str.to_uppercase()
+    ref = pl.col("reference").fill_null("").str.strip_chars().str.to_uppercase()
+    df = payments.with_columns(
+        state=state_group(pl.col("status")),
+        refunded_cents=pl.col("amount_refunded_cents").fill_null(0),
+        created_date=pl.col("created_at").dt.date(),
+        desc_exact=(desc != "") & desc.is_in(known_refs),
+        ref_exact=(ref != "") & ref.is_in(known_refs),
+        desc_named=_named_refs(desc, settings),
+        ref_named=_named_refs(ref, settings),
+    )
+    desc_named = pl.when(pl.col("desc_exact")).then(pl.concat_list(desc)).otherwise("desc_named")
+    ref_named = pl.when(pl.col("ref_exact")).then(pl.concat_list(ref)).otherwise("ref_named")
+    df = df.with_columns(desc_named=desc_named, ref_named=ref_named)
+    n_desc, n_ref = pl.col("desc_named").list.len(), pl.col("ref_named").list.len()
+    rule = (
+        pl.when(pl.col("desc_exact")).then(pl.lit(EXACT))
+        .when(n_desc == 1).then(pl.lit(IN_DESCRIPTION))
+        .when(n_desc > 1).then(pl.lit(MULTI))
+        .when(n_ref == 1).then(pl.lit(IN_REFERENCE))
+        .when(n_ref > 1).then(pl.lit(MULTI))
+        .otherwise(pl.lit(NONE))
+    )
+    conflict = (n_desc > 0) & (pl.col("ref_named").list.set_difference("desc_named").list.len() > 0)
+    return df.with_columns(
+        rule=rule,
+        conflict=conflict,
+        named=pl.when(n_desc > 0).then("desc_named").otherwise("ref_named"),
+        named_where=pl.when(n_desc > 0).then(pl.lit("description"))
+        .when(n_ref > 0).then(pl.lit("reference")),
+    )
+
+
+def _named_refs(text: pl.Expr, settings: Settings) -> pl.Expr:
+    """The distinct invoice refs written as whole words in `text` (upper case)."""
+    return text.str.extract_all(settings.ref_regex).list.eval(
+        pl.element().str.to_uppercase()).list.unique(maintain_order=True)
+
+
+def _named_invoices(payments: pl.DataFrame, invoices: pl.DataFrame) -> pl.DataFrame:
+    """One row per (payment, named ref, Dolibarr invoice with that ref, if any)."""
+    pairs = (
+        payments.filter(pl.col("named").list.len() > 0)
+        .select("gc_payment_id", "named", "named_where", "rule", "conflict")
+        .explode("named").rename({"named": "named_ref"})
+    )
+    return pairs.join(
+        invoices.select("ref_key", "invoice_id", "socid", "eligible", "excluded_why",
+                        "total_cents", "remaining_cents"),
+        left_on="named_ref", right_on="ref_key", how="left",
+    ).with_columns(ref_hits=pl.col("invoice_id").count().over("gc_payment_id", "named_ref"))
+
+
+# --- rules -------------------------------------------------------------------------------
+
+def _left(rows: pl.DataFrame, flag: str, match_type: str | pl.Expr, refs: pl.Expr,
+          evidence: pl.Expr) -> pl.DataFrame:
+    """Payments a rule looked at and did not link: the proposed flag, candidates, why."""
+    if isinstance(match_type, str):
+        match_type = pl.lit(match_type)
+    return rows.select(
+        "gc_payment_id", flag=pl.lit(flag), match_type=match_type,
+        invoice_ref=refs, evidence=evidence,
+    )
+
+
+def _single_ref_rule(payments: pl.DataFrame, named: pl.DataFrame):
+    """Rules 1-3: one named ref, found once among the invoices that can be matched."""
+    rows = named.filter(pl.col("rule").is_in(SINGLE_REF_RULES) & ~pl.col("conflict"))
+    where = pl.col("named_where")
+    found = rows.filter(pl.col("ref_hits") == 1)
+    links = found.filter(pl.col("eligible")).select(
+        "gc_payment_id", "invoice_id", match_type="rule")
+    not_found = _left(
+        rows.filter(pl.col("ref_hits") == 0), UNMATCHED, NONE, pl.col("named_ref"),
+        pl.format("the {} names {}, which is not among the Dolibarr invoices read",
+                  where, pl.col("named_ref")))
+    excluded = _left(
+        found.filter(~pl.col("eligible")), UNMATCHED, NONE, pl.col("named_ref"),
+        pl.format("the {} names {}, a {}, which is never matched", where, pl.col("named_ref"),
+                  pl.col("excluded_why")))
+    twice = rows.filter(pl.col("ref_hits") > 1).unique("gc_payment_id")
+    duplicated = _left(
+        twice, AMBIGUOUS, pl.col("rule"), pl.col("named_ref"),
+        pl.format("the {} names {}, a ref {} Dolibarr invoices share", where,
+                  pl.col("named_ref"), pl.col("ref_hits")))
+    links = links.join(payments.select("gc_payment_id", "amount_cents"), on="gc_payment_id")
+    links = links.with_columns(share_cents=pl.col("amount_cents")).drop("amount_cents")
+    return links, pl.concat([not_found, excluded, duplicated])
+
+
+def _conflicts(payments: pl.DataFrame) -> pl.DataFrame:
+    """Description and reference naming different invoices: never pick one."""
+    rows = payments.filter(pl.col("conflict"))
+    refs = pl.concat_list("desc_named", "ref_named").list.unique(maintain_order=True)
+    return _left(
+        rows, AMBIGUOUS, pl.col("rule"), refs.list.join(";"),
+        pl.format("the description names {} but the reference names {}",
+                  pl.col("desc_named").list.join(", "), pl.col("ref_named").list.join(", ")))
+
+
+def _multi_invoice_rule(payments: pl.DataFrame, named: pl.DataFrame, settings: Settings):
+    """Rule 4: several named invoices of one customer whose open amounts sum to the payment."""
+    rows = named.filter((pl.col("rule") == MULTI) & ~pl.col("conflict"))
+    amounts = payments.select("gc_payment_id", "amount_cents")
+    per_payment = rows.group_by("gc_payment_id", maintain_order=True).agg(
+        refs=pl.col("named_ref").unique(maintain_order=True),
+        missing=pl.col("named_ref").filter(pl.col("ref_hits") == 0),
+        doubled=pl.col("named_ref").filter(pl.col("ref_hits") > 1).unique(),
+        excluded=pl.col("named_ref").filter(pl.col("eligible") == False),  # noqa: E712
+        customers=pl.col("socid").drop_nulls().n_unique(),
+        all_open=(pl.col("remaining_cents") > 0).all(),
+        sum_remaining=pl.col("remaining_cents").sum(),
+        sum_total=pl.col("total_cents").sum(),
+    ).join(amounts, on="gc_payment_id")
+    refs_text = pl.col("refs").list.join(";")
+    n = pl.col("refs").list.len()
+    by_remaining = pl.col("all_open") & (pl.col("sum_remaining") == pl.col("amount_cents"))
+    why_not = (
+        pl.when(pl.col("missing").list.len() > 0)
+        .then(pl.format("{} not among the Dolibarr invoices read", pl.col("missing").list.join(", ")))
+        .when(pl.col("doubled").list.len() > 0)
+        .then(pl.format("{} shared by several Dolibarr invoices", pl.col("doubled").list.join(", ")))
+        .when(pl.col("excluded").list.len() > 0)
+        .then(pl.format("{} excluded from matching (credit note, draft or abandoned)",
+                        pl.col("excluded").list.join(", ")))
+        .when(pl.col("customers") > 1).then(pl.lit("they belong to different customers"))
+        .when(n > settings.max_invoices_per_payment)
+        .then(pl.format("more than {} invoices", pl.lit(settings.max_invoices_per_payment)))
+        .when(~by_remaining & (pl.col("sum_total") != pl.col("amount_cents")))
+        .then(pl.format("their open amounts add up to {} (totals {}), not the payment's {}",
+                        eur(pl.col("sum_remaining")), eur(pl.col("sum_total")),
+                        eur(pl.col("amount_cents"))))
+    )
+    judged = per_payment.with_columns(why_not=why_not, by_remaining=by_remaining)
+    left = _left(
+        judged.filter(pl.col("why_not").is_not_null()), AMBIGUOUS, MULTI, refs_text,
+        pl.format("the payment names {} invoices ({}): {}; not linked", n,
+                  pl.col("refs").list.join(", "), pl.col("why_not")))
+    accepted = judged.filter(pl.col("why_not").is_null()).select(
+        "gc_payment_id", "by_remaining", related_refs=refs_text)
+    links = (
+        rows.join(accepted, on="gc_payment_id")
+        .unique(["gc_payment_id", "invoice_id"], maintain_order=True)
+        .select(
+            "gc_payment_id", "invoice_id", "related_refs", "by_remaining",
+            match_type=pl.lit(MULTI),
+            share_cents=pl.when("by_remaining").then("remaining_cents").otherwise("total_cents"),
+        )
+    )
+    return links, left
+
+
+def _soft_rule(payments: pl.DataFrame, invoices: pl.DataFrame, consumed: pl.Series,
+               settings: Settings):
+    """Rule 5: amount + name key + date, unique on both sides, for payments naming nothing."""
+    pays = payments.filter(
+        (pl.col("rule") == NONE) & ~pl.col("conflict") & (pl.col("state") != FAILED)
+        & pl.col("charge_date").is_not_null()
+    ).select("gc_payment_id", "amount_cents", "charge_date", pay_name="customer_name")
+    invs = invoices.filter(pl.col("eligible") & ~pl.col("invoice_id").is_in(consumed)).select(
+        "invoice_id", "invoice_ref", "total_cents", "invoice_date", "due_date",
+        inv_name="customer_name")
+    keys = _name_keys(pays["pay_name"], invs["inv_name"], settings=settings)
+    pays = pays.join(keys, left_on="pay_name", right_on="name", how="left")
+    invs = invs.join(keys, left_on="inv_name", right_on="name", how="left")
+    tolerance = settings.date_tolerance_days
+    from_invoice = (pl.col("charge_date") - pl.col("invoice_date")).dt.total_days().abs()
+    from_due = (pl.col("charge_date") - pl.col("due_date")).dt.total_days().abs()
+    pairs = (
+        pays.filter(pl.col("key") != "")
+        .join(invs, left_on=["amount_cents", "key"], right_on=["total_cents", "key"])
+        .with_columns(from_invoice=from_invoice, from_due=from_due)
+        .with_columns(days_apart=pl.min_horizontal("from_invoice", "from_due"))
+        .filter(pl.col("days_apart") <= tolerance)
+        .with_columns(
+            per_payment=pl.len().over("gc_payment_id"),
+            per_invoice=pl.len().over("invoice_id"),
+            which_date=pl.when(pl.col("from_invoice").fill_null(10**9)
+                               <= pl.col("from_due").fill_null(10**9))
+            .then(pl.lit("invoice date")).otherwise(pl.lit("due date")),
+        )
+        .sort("gc_payment_id", "invoice_ref")
+    )
+    unique = (pl.col("per_payment") == 1) & (pl.col("per_invoice") == 1)
+    links = pairs.filter(unique).select(
+        "gc_payment_id", "invoice_id", "days_apart", match_type=pl.lit(SOFT),
+        share_cents="amount_cents",
+        rule_evidence=pl.format(
+            "no invoice ref; amount {} = the invoice total; name key '{}' on both sides "
+            "('{}' / '{}'); charge date {} is {} from the {} {}; the only candidate on both sides",
+            eur(pl.col("amount_cents")), pl.col("key"), pl.col("pay_name"), pl.col("inv_name"),
+            pl.col("charge_date"), days_text(pl.col("days_apart")), pl.col("which_date"),
+            pl.when(pl.col("which_date") == "invoice date").then("invoice_date")
+            .otherwise("due_date")),
+    )
+    tied = pairs.filter(~unique.all().over("gc_payment_id")).with_columns(
+        rivals=pl.col("gc_payment_id").unique().over("invoice_id", mapping_strategy="join"))
+    tied = tied.with_columns(
+        rivals=pl.col("rivals").list.set_difference(pl.concat_list("gc_payment_id")))
+    per_payment = tied.group_by("gc_payment_id", maintain_order=True).agg(
+        refs=pl.col("invoice_ref"),
+        detail=pl.format("{} ({} from its {})", pl.col("invoice_ref"),
+                         days_text(pl.col("days_apart")), pl.col("which_date")),
+        rivals=pl.col("rivals").explode().drop_nulls().unique(maintain_order=True),
+        amount=pl.col("amount_cents").first(), key=pl.col("key").first(),
+    )
+    rivals = pl.when(pl.col("rivals").list.len() > 0).then(
+        pl.format("; also a candidate for payment(s) {}", pl.col("rivals").list.join(", ")))
+    left = _left(
+        per_payment, AMBIGUOUS, SOFT, pl.col("refs").list.join(";"),
+        pl.format("no invoice ref; {} candidate(s) with amount {}, name key '{}', within {}: "
+                  "{}{}; precision first, none linked",
+                  pl.col("refs").list.len(), eur(pl.col("amount")), pl.col("key"),
+                  days_text(pl.lit(tolerance)), pl.col("detail").list.join(", "),
+                  rivals.otherwise(pl.lit(""))))
+    return links, left
+
+
+def _name_keys(*names: pl.Series, settings: Settings) -> pl.DataFrame:
+    """name -> key, computed once per distinct name (the expensive part of the soft rule)."""
+    distinct = pl.concat([s.rename("name") for s in names]).drop_nulls().unique().to_frame()
+    return distinct.with_columns(key=name_key(pl.col("name"), settings.legal_forms))
+
+
+# --- verdicts ----------------------------------------------------------------------------
+
+def _judge_links(links: pl.DataFrame, payments: pl.DataFrame,
+                 invoices: pl.DataFrame) -> pl.DataFrame:
+    """One row per (payment, invoice) link, with the flag its group's state gives it."""
+    invoice_columns = invoices.select(
+        "invoice_id", "total_cents", "remaining_cents", "invoice_date", "due_date", "settled",
+        "dolibarr_state", linked_ref="invoice_ref", invoice_customer_name="customer_name",
+        invoice_status="status", invoice_paid="paid")
+    df = (
+        links.join(payments, on="gc_payment_id", how="left")
+        .join(invoice_columns, on="invoice_id", how="left")
+        .sort("invoice_id", "charge_date", "created_at", "gc_payment_id", nulls_last=False)
+    )
+    inv = "invoice_id"
+    state = pl.col("state")
+    last = pl.int_range(pl.len()).over(inv) == pl.len().over(inv) - 1
+    df = df.with_columns(
+        superseded=state.is_in([FAILED, CHARGED_BACK]) & ~last,
+        payment_ids=pl.col("gc_payment_id").over(inv, mapping_strategy="join"),
+    ).with_columns(active=~pl.col("superseded") & state.is_in([RECEIVED, PENDING]))
+    share = pl.col("share_cents")
+    df = df.with_columns(
+        received_cents=share.filter(pl.col("active") & (state == RECEIVED)).sum().over(inv),
+        pending_cents=share.filter(pl.col("active") & (state == PENDING)).sum().over(inv),
+        n_active=pl.col("active").sum().over(inv),
+        later_ids=pl.col("gc_payment_id").shift(-1).over(inv),
+        related_payment_ids=pl.col("payment_ids").list.set_difference(
+            pl.concat_list("gc_payment_id")).list.join(";"),
+    )
+    df = df.with_columns(flag=_link_flag(), evidence=_link_evidence())
+    return df.with_columns(invoice_ref=pl.col("linked_ref"))
+
+
+def _link_flag() -> pl.Expr:
+    state, settled = pl.col("state"), pl.col("settled")
+    received, pending = pl.col("received_cents"), pl.col("pending_cents")
+    total, remaining = pl.col("total_cents"), pl.col("remaining_cents")
+    instalments = pl.col("n_active") > 1
+    written_off = (pl.col("invoice_status") == CLOSED) & ~pl.col("invoice_paid").fill_null(True)
+    on_settled = (
+        pl.when(received == total).then(pl.lit(MATCHED))
+        .when(written_off & (received == total - remaining)).then(pl.lit(MATCHED))
+        .when(instalments & (received < total) & (received + pending >= total)).then(pl.lit(PARTIAL))
+        .otherwise(pl.lit(AMOUNT_MISMATCH))
+    )
+    on_open = (
+        pl.when(pl.col("refunded_cents") > 0).then(pl.lit(AMOUNT_MISMATCH))
+        .when(~instalments).then(
+            pl.when(pl.col("share_cents") == remaining).then(pl.lit(FIX_CANDIDATE))
+            .otherwise(pl.lit(AMOUNT_MISMATCH)))
+        .when(received < total).then(pl.lit(PARTIAL))
+        .when((received == total) & (remaining == total)).then(pl.lit(FIX_CANDIDATE))
+        .otherwise(pl.lit(AMOUNT_MISMATCH))
+    )
+    return (
+        pl.when(pl.col("superseded")).then(pl.lit(RETRIED))
+        .when(state == FAILED).then(pl.lit(GC_FAILED))
+        .when(state == CHARGED_BACK).then(
+            pl.when(settled).then(pl.lit(GC_CHARGED_BACK)).otherwise(pl.lit(GC_FAILED)))
+        .when(state == PENDING).then(pl.lit(GC_PENDING))
+        .when(settled).then(on_settled)
+        .otherwise(on_open)
+    )
+
+
+def _rule_evidence() -> pl.Expr:
+    """Where the ref was found (soft and multi rows carry theirs from the rule)."""
+    ref, rule = pl.col("linked_ref"), pl.col("match_type")
+    return (
+        pl.when(rule == EXACT).then(pl.format("the description '{}' is the invoice ref", ref))
+        .when(rule == IN_DESCRIPTION).then(pl.format(
+            "invoice ref {} found as a whole word in the description '{}'", ref,
+            pl.col("description").str.strip_chars()))
+        .when(rule == IN_REFERENCE).then(pl.format(
+            "invoice ref {} found in the reference '{}' (the description names no invoice)", ref,
+            pl.col("reference").str.strip_chars()))
+        .when(rule == MULTI).then(pl.format(
+            "the payment names {} (one customer) and their {} add up to it; {} of it is this "
+            "invoice's share", pl.col("related_refs").str.replace_all(";", " + "),
+            pl.when("by_remaining").then(pl.lit("open amounts")).otherwise(pl.lit("totals")),
+            eur(pl.col("share_cents"))))
+        .otherwise(pl.col("rule_evidence"))
+    )
+
+
+def _link_evidence() -> pl.Expr:
+    state = pl.col("state")
+    money = pl.format(
+        "payment {} {}; GoCardless received {} of the invoice's {}", eur(pl.col("amount_cents")),
+        pl.col("status"), eur(pl.col("received_cents")), eur(pl.col("total_cents")))
+    pending = pl.when(pl.col("pending_cents") > 0).then(
+        pl.format("{} pending", eur(pl.col("pending_cents"))))
+    refunded = pl.when(pl.col("refunded_cents") > 0).then(
+        pl.format("{} refunded to the customer", eur(pl.col("refunded_cents"))))
+    dolibarr = pl.format("Dolibarr: {}", pl.col("dolibarr_state"))
+    group = (
+        pl.when(pl.col("superseded")).then(pl.format(
+            "{}, then payment {} for the same invoice: the later one decides",
+            pl.when(state == FAILED).then(pl.lit("failed")).otherwise(pl.lit("charged back")),
+            pl.col("later_ids")))
+        .when(pl.col("related_payment_ids") != "").then(pl.format(
+            "other payments for this invoice: {}", pl.col("related_payment_ids")))
+    )
+    return pl.concat_str([_rule_evidence(), money, pending, refunded, dolibarr, group],
+                         separator="; ", ignore_nulls=True)
+
+
+def _judge_unlinked(left: pl.DataFrame, payments: pl.DataFrame,
+                    linked_ids: pl.Series) -> pl.DataFrame:
+    """Payments with no link: the rule's abstention, or GC_UNMATCHED when no rule applied."""
+    judged = left.filter(~pl.col("gc_payment_id").is_in(linked_ids))
+    judged = judged.unique("gc_payment_id", keep="first", maintain_order=True)
+    rest = payments.filter(~pl.col("gc_payment_id").is_in(linked_ids)
+                           & ~pl.col("gc_payment_id").is_in(judged["gc_payment_id"]))
+    unmatched = rest.select(
+        "gc_payment_id", flag=pl.lit(UNMATCHED), match_type=pl.lit(NONE),
+        invoice_ref=pl.lit(None, pl.String),
+        evidence=pl.lit("no invoice ref in the description or reference, and no invoice with "
+                        "the same amount, customer name and date"),
+    )
+    df = pl.concat([judged, unmatched]).join(payments, on="gc_payment_id", how="left")
+    failed = pl.col("state") == FAILED
+    state_text = pl.format("payment {} {}", eur(pl.col("amount_cents")), pl.col("status"))
+    return df.with_columns(
+        flag=pl.when(failed).then(pl.lit(GC_FAILED)).otherwise("flag"),
+        evidence=pl.concat_str([pl.col("evidence"), state_text], separator="; "),
+        share_cents=pl.col("amount_cents"),
+    )
+
+
+# --- the pass ----------------------------------------------------------------------------
+
+def match_payments(payments: pl.DataFrame, invoices: pl.DataFrame, settings: Settings,
+                   date_from: date, date_to: date) -> pl.DataFrame:
+    """The pass-1 verdicts (schema PASS1) of the payments charged or created in the window."""
+    invoices = prepare_invoices(invoices)
+    payments = prepare_payments(payments, invoices, settings)
+    named = _named_invoices(payments, invoices)
+    single_links, single_left = _single_ref_rule(payments, named)
+    multi_links, multi_left = _multi_invoice_rule(payments, named, settings)
+    consumed = named["invoice_id"].drop_nulls().unique()
+    soft_links, soft_left = _soft_rule(payments, invoices, consumed, settings)
+    links = pl.concat([single_links, multi_links, soft_links], how="diagonal_relaxed")
+    links = _ensure_columns(links, {"related_refs": pl.String, "by_remaining": pl.Boolean,
+                                    "rule_evidence": pl.String, "days_apart": pl.Int64})
+    linked = _judge_links(links, payments, invoices)
+    left = pl.concat([_conflicts(payments), single_left, multi_left, soft_left])
+    unlinked = _judge_unlinked(left, payments, linked["gc_payment_id"].unique())
+    rows = pl.concat([linked, unlinked], how="diagonal_relaxed")
+    in_window = (pl.col("charge_date").is_between(date_from, date_to)
+                 | pl.col("created_date").is_between(date_from, date_to))
+    rows = rows.filter(in_window.fill_null(False))
+    return _to_schema(rows.sort("charge_date", "gc_payment_id", "invoice_ref", nulls_last=True))
+
+
+def _ensure_columns(df: pl.DataFrame, columns: dict) -> pl.DataFrame:
+    missing = {c: t for c, t in columns.items() if c not in df.columns}
+    return df.with_columns(pl.lit(None, t).alias(c) for c, t in missing.items())
+
+
+# Columns only linked rows have; unlinked rows get them as nulls.
+_LINK_ONLY_COLUMNS = {
+    "invoice_id": pl.Int64, "invoice_customer_name": pl.String, "total_cents": pl.Int64,
+    "remaining_cents": pl.Int64, "invoice_date": pl.Date, "due_date": pl.Date,
+    "settled": pl.Boolean, "received_cents": pl.Int64, "pending_cents": pl.Int64,
+    "related_refs": pl.String, "related_payment_ids": pl.String, "days_apart": pl.Int64,
+}
+
+
+def _to_schema(rows: pl.DataFrame) -> pl.DataFrame:
+    """The PASS1 columns, in order."""
+    columns = {
+        "flag": pl.col("flag"),
+        "match_type": pl.col("match_type"),
+        "gc_payment_id": pl.col("gc_payment_id"),
+        "payment_status": pl.col("status"),
+        "amount_cents": pl.col("amount_cents"),
+        "charge_date": pl.col("charge_date"),
+        "payout_id": empty_to_null(pl.col("payout_id")),
+        "customer_name": pl.col("customer_name"),
+        "invoice_id": pl.col("invoice_id"),
+        "invoice_ref": pl.col("invoice_ref"),
+        "invoice_customer_name": pl.col("invoice_customer_name"),
+        "invoice_total_cents": pl.col("total_cents"),
+        "invoice_remaining_cents": pl.col("remaining_cents"),
+        "invoice_date": pl.col("invoice_date"),
+        "evidence": pl.col("evidence"),
+        "share_cents": pl.col("share_cents"),
+        "amount_refunded_cents": pl.col("refunded_cents"),
+        "invoice_due_date": pl.col("due_date"),
+        "invoice_settled": pl.col("settled"),
+        "invoice_received_cents": pl.col("received_cents"),
+        "invoice_pending_cents": pl.col("pending_cents"),
+        "related_refs": pl.col("related_refs"),
+        "related_payment_ids": empty_to_null(pl.col("related_payment_ids")),
+        "days_apart": pl.col("days_apart"),
+    }
+    rows = _ensure_columns(rows, _LINK_ONLY_COLUMNS)
+    return rows.select(**columns).cast(PASS1)
