@@ -96,6 +96,25 @@ def parse_window(date_from: str, date_to: str) -> tuple[date, date]:
     return parsed[0], parsed[1]
 
 
+def fmt(template: str, *args: pl.Expr | str | int) -> pl.Expr:
+    """`template` with each "{}" replaced by the text of the next argument; null gives "".
+
+    Used instead of pl.format, which in polars 1.35.2 panics on some string columns read
+    from Parquet (2 to 4 rows) and writes a null as the text "null".
+    """
+    texts = template.split("{}")
+    if len(texts) != len(args) + 1:
+        raise ValueError(f"{len(texts) - 1} placeholders for {len(args)} arguments: {template!r}")
+    pieces: list[pl.Expr] = []
+    for text, arg in zip(texts, [*args, None]):
+        if text:
+            pieces.append(pl.lit(text))
+        if arg is not None:
+            expr = arg if isinstance(arg, pl.Expr) else pl.lit(str(arg))
+            pieces.append(expr.cast(pl.String).fill_null(""))
+    return pl.concat_str(pieces) if pieces else pl.lit("")
+
+
 def eur(cents: pl.Expr) -> pl.Expr:
     """Integer cents as euro text with two decimals ("1234.56", "-0.50"); null stays null."""
     magnitude = cents.abs()
@@ -112,7 +131,7 @@ def signed_eur(cents: pl.Expr) -> pl.Expr:
 
 def days_text(days: pl.Expr) -> pl.Expr:
     """'1 day' / 'N days'."""
-    return pl.format("{} day{}", days, pl.when(days.abs() == 1).then(pl.lit("")).otherwise(pl.lit("s")))
+    return fmt("{} day{}", days, pl.when(days.abs() == 1).then(pl.lit("")).otherwise(pl.lit("s")))
 
 
 def empty_to_null(text: pl.Expr) -> pl.Expr:

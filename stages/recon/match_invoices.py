@@ -18,7 +18,7 @@ from datetime import date
 
 import polars as pl
 
-from recon.match_common import days_text, eur
+from recon.match_common import days_text, eur, fmt
 from recon.match_payments import AMBIGUOUS, prepare_invoices
 from recon.schemas import PASS2
 
@@ -62,9 +62,9 @@ def _open_without_gc(invoices: pl.DataFrame, linked: pl.Series, candidates: pl.S
     due = pl.coalesce("due_date", "invoice_date")
     days = (pl.lit(date_to) - due).dt.total_days()
     lateness = (
-        pl.when(days > 0).then(pl.format("{} past due on {}", days_text(days), pl.lit(date_to)))
-        .when(days == 0).then(pl.format("due on {}", pl.lit(date_to)))
-        .otherwise(pl.format("not yet due on {} (due in {})", pl.lit(date_to), days_text(-days)))
+        pl.when(days > 0).then(fmt("{} past due on {}", days_text(days), pl.lit(date_to)))
+        .when(days == 0).then(fmt("due on {}", pl.lit(date_to)))
+        .otherwise(fmt("not yet due on {} (due in {})", pl.lit(date_to), days_text(-days)))
     )
     rows = invoices.filter(
         pl.col("eligible") & ~pl.col("settled")
@@ -75,7 +75,7 @@ def _open_without_gc(invoices: pl.DataFrame, linked: pl.Series, candidates: pl.S
     return rows.with_columns(
         flag=pl.lit(OPEN_NO_GC),
         days_past_due=days,
-        evidence=pl.format(
+        evidence=fmt(
             "Dolibarr: open, {} of {} left to pay, due {}: {}; no GoCardless payment of the "
             "window names it or matches it", eur(pl.col("remaining_cents")), eur(pl.col("total_cents")), due, lateness),
     )
@@ -86,11 +86,11 @@ def _excluded(invoices: pl.DataFrame, date_from: date, date_to: date) -> pl.Data
     rows = invoices.filter(~pl.col("eligible") & in_window)
     flag = pl.col("excluded_why").replace_strict(EXCLUDED_FLAGS, default=EXCLUDED_OTHER)
     close = pl.when(pl.col("close_code").is_not_null()).then(
-        pl.format(" (close code {})", pl.col("close_code"))).otherwise(pl.lit(""))
+        fmt(" (close code {})", pl.col("close_code"))).otherwise(pl.lit(""))
     return rows.with_columns(
         flag=flag,
         days_past_due=pl.lit(None, pl.Int64),
-        evidence=pl.format("{} of {}{}, Dolibarr status {}: excluded from matching",
+        evidence=fmt("{} of {}{}, Dolibarr status {}: excluded from matching",
                            pl.col("excluded_why"), eur(pl.col("total_cents")), close,
                            pl.col("status")),
     )

@@ -46,7 +46,7 @@ from datetime import date
 import polars as pl
 
 from recon.match_common import (CHARGED_BACK, FAILED, PENDING, RECEIVED, Settings, days_text,
-                                empty_to_null, eur, state_group)
+                                empty_to_null, eur, fmt, state_group)
 from recon.names import name_key
 from recon.schemas import PASS1
 
@@ -80,10 +80,10 @@ def prepare_invoices(invoices: pl.DataFrame) -> pl.DataFrame:
     dolibarr_state = (
         pl.when(status == VALIDATED).then(
             pl.when(remaining <= 0).then(pl.lit("paid but not closed (nothing left to pay)"))
-            .when(remaining < total).then(pl.format("partly paid, {} left to pay", eur(remaining)))
-            .otherwise(pl.format("open, {} left to pay", eur(remaining))))
+            .when(remaining < total).then(fmt("partly paid, {} left to pay", eur(remaining)))
+            .otherwise(fmt("open, {} left to pay", eur(remaining))))
         .when(pl.col("paid").fill_null(True)).then(pl.lit("paid"))
-        .otherwise(pl.format("closed with {} written off", eur(remaining)))
+        .otherwise(fmt("closed with {} written off", eur(remaining)))
     )
     return invoices.with_columns(
         ref_key=pl.col("invoice_ref").str.strip_chars().str.to_uppercase(),
@@ -173,16 +173,16 @@ def _single_ref_rule(payments: pl.DataFrame, named: pl.DataFrame):
         "gc_payment_id", "invoice_id", match_type="rule")
     not_found = _left(
         rows.filter(pl.col("ref_hits") == 0), UNMATCHED, NONE, pl.col("named_ref"),
-        pl.format("the {} names {}, which is not among the Dolibarr invoices read",
+        fmt("the {} names {}, which is not among the Dolibarr invoices read",
                   where, pl.col("named_ref")))
     excluded = _left(
         found.filter(~pl.col("eligible")), UNMATCHED, NONE, pl.col("named_ref"),
-        pl.format("the {} names {}, a {}, which is never matched", where, pl.col("named_ref"),
+        fmt("the {} names {}, a {}, which is never matched", where, pl.col("named_ref"),
                   pl.col("excluded_why")))
     twice = rows.filter(pl.col("ref_hits") > 1).unique("gc_payment_id")
     duplicated = _left(
         twice, AMBIGUOUS, pl.col("rule"), pl.col("named_ref"),
-        pl.format("the {} names {}, a ref {} Dolibarr invoices share", where,
+        fmt("the {} names {}, a ref {} Dolibarr invoices share", where,
                   pl.col("named_ref"), pl.col("ref_hits")))
     links = links.join(payments.select("gc_payment_id", "amount_cents"), on="gc_payment_id")
     links = links.with_columns(share_cents=pl.col("amount_cents")).drop("amount_cents")
@@ -195,7 +195,7 @@ def _conflicts(payments: pl.DataFrame) -> pl.DataFrame:
     refs = pl.concat_list("desc_named", "ref_named").list.unique(maintain_order=True)
     return _left(
         rows, AMBIGUOUS, pl.col("rule"), refs.list.join(";"),
-        pl.format("the description names {} but the reference names {}",
+        fmt("the description names {} but the reference names {}",
                   pl.col("desc_named").list.join(", "), pl.col("ref_named").list.join(", ")))
 
 
@@ -218,24 +218,24 @@ def _multi_invoice_rule(payments: pl.DataFrame, named: pl.DataFrame, settings: S
     by_remaining = pl.col("all_open") & (pl.col("sum_remaining") == pl.col("amount_cents"))
     why_not = (
         pl.when(pl.col("missing").list.len() > 0)
-        .then(pl.format("{} not among the Dolibarr invoices read", pl.col("missing").list.join(", ")))
+        .then(fmt("{} not among the Dolibarr invoices read", pl.col("missing").list.join(", ")))
         .when(pl.col("doubled").list.len() > 0)
-        .then(pl.format("{} shared by several Dolibarr invoices", pl.col("doubled").list.join(", ")))
+        .then(fmt("{} shared by several Dolibarr invoices", pl.col("doubled").list.join(", ")))
         .when(pl.col("excluded").list.len() > 0)
-        .then(pl.format("{} excluded from matching (credit note, draft or abandoned)",
+        .then(fmt("{} excluded from matching (credit note, draft or abandoned)",
                         pl.col("excluded").list.join(", ")))
         .when(pl.col("customers") > 1).then(pl.lit("they belong to different customers"))
         .when(n > settings.max_invoices_per_payment)
-        .then(pl.format("more than {} invoices", pl.lit(settings.max_invoices_per_payment)))
+        .then(fmt("more than {} invoices", pl.lit(settings.max_invoices_per_payment)))
         .when(~by_remaining & (pl.col("sum_total") != pl.col("amount_cents")))
-        .then(pl.format("their open amounts add up to {} (totals {}), not the payment's {}",
+        .then(fmt("their open amounts add up to {} (totals {}), not the payment's {}",
                         eur(pl.col("sum_remaining")), eur(pl.col("sum_total")),
                         eur(pl.col("amount_cents"))))
     )
     judged = per_payment.with_columns(why_not=why_not, by_remaining=by_remaining)
     left = _left(
         judged.filter(pl.col("why_not").is_not_null()), AMBIGUOUS, MULTI, refs_text,
-        pl.format("the payment names {} invoices ({}): {}; not linked", n,
+        fmt("the payment names {} invoices ({}): {}; not linked", n,
                   pl.col("refs").list.join(", "), pl.col("why_not")))
     accepted = judged.filter(pl.col("why_not").is_null()).select(
         "gc_payment_id", "by_remaining", related_refs=refs_text)
@@ -286,7 +286,7 @@ def _soft_rule(payments: pl.DataFrame, invoices: pl.DataFrame, consumed: pl.Seri
     links = pairs.filter(unique).select(
         "gc_payment_id", "invoice_id", "days_apart", match_type=pl.lit(SOFT),
         share_cents="amount_cents",
-        rule_evidence=pl.format(
+        rule_evidence=fmt(
             "no invoice ref; amount {} = the invoice total; name key '{}' on both sides "
             "('{}' / '{}'); charge date {} is {} from the {} {}; the only candidate on both sides",
             eur(pl.col("amount_cents")), pl.col("key"), pl.col("pay_name"), pl.col("inv_name"),
@@ -300,16 +300,16 @@ def _soft_rule(payments: pl.DataFrame, invoices: pl.DataFrame, consumed: pl.Seri
         rivals=pl.col("rivals").list.set_difference(pl.concat_list("gc_payment_id")))
     per_payment = tied.group_by("gc_payment_id", maintain_order=True).agg(
         refs=pl.col("invoice_ref"),
-        detail=pl.format("{} ({} from its {})", pl.col("invoice_ref"),
+        detail=fmt("{} ({} from its {})", pl.col("invoice_ref"),
                          days_text(pl.col("days_apart")), pl.col("which_date")),
         rivals=pl.col("rivals").explode().drop_nulls().unique(maintain_order=True),
         amount=pl.col("amount_cents").first(), key=pl.col("key").first(),
     )
     rivals = pl.when(pl.col("rivals").list.len() > 0).then(
-        pl.format("; also a candidate for payment(s) {}", pl.col("rivals").list.join(", ")))
+        fmt("; also a candidate for payment(s) {}", pl.col("rivals").list.join(", ")))
     left = _left(
         per_payment, AMBIGUOUS, SOFT, pl.col("refs").list.join(";"),
-        pl.format("no invoice ref; {} candidate(s) with amount {}, name key '{}', within {}: "
+        fmt("no invoice ref; {} candidate(s) with amount {}, name key '{}', within {}: "
                   "{}{}; precision first, none linked",
                   pl.col("refs").list.len(), eur(pl.col("amount")), pl.col("key"),
                   days_text(pl.lit(tolerance)), pl.col("detail").list.join(", "),
@@ -393,14 +393,14 @@ def _rule_evidence() -> pl.Expr:
     """Where the ref was found (soft and multi rows carry theirs from the rule)."""
     ref, rule = pl.col("linked_ref"), pl.col("match_type")
     return (
-        pl.when(rule == EXACT).then(pl.format("the description '{}' is the invoice ref", ref))
-        .when(rule == IN_DESCRIPTION).then(pl.format(
+        pl.when(rule == EXACT).then(fmt("the description '{}' is the invoice ref", ref))
+        .when(rule == IN_DESCRIPTION).then(fmt(
             "invoice ref {} found as a whole word in the description '{}'", ref,
             pl.col("description").str.strip_chars()))
-        .when(rule == IN_REFERENCE).then(pl.format(
+        .when(rule == IN_REFERENCE).then(fmt(
             "invoice ref {} found in the reference '{}' (the description names no invoice)", ref,
             pl.col("reference").str.strip_chars()))
-        .when(rule == MULTI).then(pl.format(
+        .when(rule == MULTI).then(fmt(
             "the payment names {} (one customer) and their {} add up to it; {} of it is this "
             "invoice's share", pl.col("related_refs").str.replace_all(";", " + "),
             pl.when("by_remaining").then(pl.lit("open amounts")).otherwise(pl.lit("totals")),
@@ -411,20 +411,20 @@ def _rule_evidence() -> pl.Expr:
 
 def _link_evidence() -> pl.Expr:
     state = pl.col("state")
-    money = pl.format(
+    money = fmt(
         "payment {} {}; GoCardless received {} of the invoice's {}", eur(pl.col("amount_cents")),
         pl.col("status"), eur(pl.col("received_cents")), eur(pl.col("total_cents")))
     pending = pl.when(pl.col("pending_cents") > 0).then(
-        pl.format("{} pending", eur(pl.col("pending_cents"))))
+        fmt("{} pending", eur(pl.col("pending_cents"))))
     refunded = pl.when(pl.col("refunded_cents") > 0).then(
-        pl.format("{} refunded to the customer", eur(pl.col("refunded_cents"))))
-    dolibarr = pl.format("Dolibarr: {}", pl.col("dolibarr_state"))
+        fmt("{} refunded to the customer", eur(pl.col("refunded_cents"))))
+    dolibarr = fmt("Dolibarr: {}", pl.col("dolibarr_state"))
     group = (
-        pl.when(pl.col("superseded")).then(pl.format(
+        pl.when(pl.col("superseded")).then(fmt(
             "{}, then payment {} for the same invoice: the later one decides",
             pl.when(state == FAILED).then(pl.lit("failed")).otherwise(pl.lit("charged back")),
             pl.col("later_ids")))
-        .when(pl.col("related_payment_ids") != "").then(pl.format(
+        .when(pl.col("related_payment_ids") != "").then(fmt(
             "other payments for this invoice: {}", pl.col("related_payment_ids")))
     )
     return pl.concat_str([_rule_evidence(), money, pending, refunded, dolibarr, group],
@@ -446,7 +446,7 @@ def _judge_unlinked(left: pl.DataFrame, payments: pl.DataFrame,
     )
     df = pl.concat([judged, unmatched]).join(payments, on="gc_payment_id", how="left")
     failed = pl.col("state") == FAILED
-    state_text = pl.format("payment {} {}", eur(pl.col("amount_cents")), pl.col("status"))
+    state_text = fmt("payment {} {}", eur(pl.col("amount_cents")), pl.col("status"))
     return df.with_columns(
         flag=pl.when(failed).then(pl.lit(GC_FAILED)).otherwise("flag"),
         evidence=pl.concat_str([pl.col("evidence"), state_text], separator="; "),

@@ -1,0 +1,56 @@
+"""Pass 3: match GoCardless payouts to Shine bank credits and check each payout's fees.
+
+    python stages/pass3.py --payouts interim/gc_payouts.parquet \
+        --payout-items interim/gc_payout_items.parquet --payments interim/gc_payments.parquet \
+        --bank interim/bank.parquet --pass1 interim/pass1_<FROM>_<TO>.parquet \
+        --from FROM --to TO --config config.yaml --out interim/pass3_<FROM>_<TO>.parquet
+
+One output file: one row per payout, plus one row per GoCardless-looking bank credit no
+payout explains (flag BANK_CREDIT_UNMATCHED, payout columns null). Rules in
+recon/match_payouts.py; pass 1 only lends the invoice refs named in the fee explanations.
+"""
+from __future__ import annotations
+
+import argparse
+
+from recon import config as config_module
+from recon.errors import run
+from recon.io import read_parquet, write_parquet
+from recon.match_common import parse_window, settings_from_config
+from recon.match_payouts import match_payouts
+from recon.schemas import BANK, GC_PAYMENTS, GC_PAYOUT_ITEMS, GC_PAYOUTS, PASS1, PASS3
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--payouts", required=True, help="GoCardless payouts Parquet")
+    parser.add_argument("--payout-items", required=True,
+                        help="payout breakdown Parquet (may be empty)")
+    parser.add_argument("--payments", required=True, help="GoCardless payments Parquet")
+    parser.add_argument("--bank", required=True, help="Shine bank lines Parquet")
+    parser.add_argument("--pass1", required=True, help="pass-1 Parquet (invoice refs)")
+    parser.add_argument("--from", dest="date_from", required=True, help="window start, YYYY-MM-DD")
+    parser.add_argument("--to", dest="date_to", required=True, help="window end, YYYY-MM-DD")
+    parser.add_argument("--config", default=None, help="config.yaml (default: the project's)")
+    parser.add_argument("--out", required=True, help="pass-3 Parquet to write")
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    date_from, date_to = parse_window(args.date_from, args.date_to)
+    settings = settings_from_config(config_module.load(args.config), args.config or "config.yaml")
+    rows = match_payouts(
+        payouts=read_parquet(args.payouts, GC_PAYOUTS),
+        items=read_parquet(args.payout_items, GC_PAYOUT_ITEMS),
+        payments=read_parquet(args.payments, GC_PAYMENTS),
+        bank=read_parquet(args.bank, BANK),
+        pass1=read_parquet(args.pass1, PASS1),
+        settings=settings, date_from=date_from, date_to=date_to,
+    )
+    write_parquet(rows, args.out, PASS3)
+    print(f"pass3: {rows.height} payout and bank rows -> {args.out}")
+
+
+if __name__ == "__main__":
+    run(main)

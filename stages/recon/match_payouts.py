@@ -1,0 +1,350 @@
+"""Pass 3: GoCardless payouts <-> Shine bank credits, and the fees of each payout.
+
+Matching, strictest first, over one shared set of consumed bank lines:
+
+1. `reference_in_label`: the payout reference appears, as a whole word and whatever its
+   case, in a bank credit's label or counterparty. Unique on both sides, else AMBIGUOUS.
+   A matched line whose amount differs from the payout's net is PAYOUT_AMOUNT_MISMATCH.
+2. `amount_date`: for the payouts left, a bank credit of exactly the net amount, dated
+   within +-payout_date_tolerance days of the arrival date, unique on both sides.
+   Credits whose label or counterparty contains `bank.gocardless_label` are preferred:
+   another credit is considered only when no GoCardless-looking one fits, and the
+   evidence says so. A credit naming an invoice ref (a customer paying by transfer, like
+   row 17 of the sample Shine file) is never a payout.
+
+Only credits count (amount > 0, not flagged personal): Shine's commissions and personal
+lines are not receipts. A payout with no bank line is PAYOUT_NOT_IN_BANK, explained:
+pending (no arrival date yet), arriving after the window or after the bank export's last
+line (money_in_bank "pending"), bounced, or simply missing ("no"). A GoCardless-looking
+credit of the window that no payout explains is BANK_CREDIT_UNMATCHED (a row with the
+payout columns null).
+
+Fees: gross (the payments export's payments linked to the payout) - net, against the
+payouts export's fee columns (transaction_fee_debit - transaction_fee_credit +
+app_fee_debit - app_fee_credit). When they differ the payout is also FEES_MISMATCH
+(column `fees_flag`, so a payout can be PAYOUT_MATCHED and FEES_MISMATCH at once) and,
+when the breakdown export covers the payout, the explanation lists its debits line by
+line (charge backs, late failures, refunds) and the fees given back, and says how much of
+the difference they explain.
+
+Every payout and bank line is matched; only payouts created up to TO and not arrived
+before FROM, and unmatched credits dated in the window, get a row.
+"""
+from __future__ import annotations
+
+from datetime import date
+
+import polars as pl
+
+from recon.match_common import Settings, days_text, empty_to_null, eur, fmt, signed_eur
+from recon.schemas import PASS3
+
+BY_REFERENCE, BY_AMOUNT_DATE, NONE = "reference_in_label", "amount_date", "none"
+PAYOUT_MATCHED, PAYOUT_AMOUNT_MISMATCH = "PAYOUT_MATCHED", "PAYOUT_AMOUNT_MISMATCH"
+NOT_IN_BANK, AMBIGUOUS = "PAYOUT_NOT_IN_BANK", "AMBIGUOUS"
+BANK_CREDIT_UNMATCHED, FEES_MISMATCH = "BANK_CREDIT_UNMATCHED", "FEES_MISMATCH"
+
+
+# --- preparation -------------------------------------------------------------------------
+
+def prepare_payouts(payouts: pl.DataFrame, payments: pl.DataFrame) -> pl.DataFrame:
+    """Payouts with their gross (payments linked to them), export fees and what was deducted."""
+    gross = (
+        payments.filter(pl.col("payout_id").is_not_null())
+        .group_by("payout_id")
+        .agg(gross_cents=pl.col("amount_cents").sum(), payments_count=pl.len())
+    )
+    fee = lambda name: pl.col(name).fill_null(0)  # noqa: E731
+    return (
+        payouts.join(gross, on="payout_id", how="left")
+        .with_columns(
+            gross_cents=pl.col("gross_cents").fill_null(0),
+            payments_count=pl.col("payments_count").fill_null(0).cast(pl.Int64),
+            net_cents=pl.col("amount_cents"),
+            fees_cents=fee("transaction_fee_debit_cents") - fee("transaction_fee_credit_cents")
+            + fee("app_fee_debit_cents") - fee("app_fee_credit_cents"),
+            created_date=pl.col("created_at").dt.date(),
+            ref_key=empty_to_null(pl.col("reference")).str.to_uppercase(),
+            payout_status=pl.col("status"),
+        )
+        .with_columns(deducted_cents=pl.col("gross_cents") - pl.col("net_cents"))
+    )
+
+
+def bank_credits(bank: pl.DataFrame, settings: Settings) -> pl.DataFrame:
+    """The bank lines that can be receipts, with their searchable text and what they look like."""
+    text = pl.concat_str([pl.col("label"), pl.col("counterparty")], separator=" | ",
+                         ignore_nulls=True).str.to_uppercase()
+    return (
+        bank.filter((pl.col("amount_cents") > 0) & ~pl.col("personal").fill_null(False))
+        .with_columns(text=text)
+        .with_columns(
+            gocardless_looking=pl.col("text").str.contains(settings.gocardless_label.upper(),
+                                                           literal=True),
+            names_invoice=pl.col("text").str.contains(settings.ref_regex),
+        )
+    )
+
+
+# --- rules -------------------------------------------------------------------------------
+
+def _reference_pairs(payouts: pl.DataFrame, credits: pl.DataFrame) -> pl.DataFrame:
+    """(payout, bank line) pairs where the payout reference is a whole word of the text."""
+    refs = payouts["ref_key"].drop_nulls().unique().to_list()
+    if not refs or credits.is_empty():
+        return pl.DataFrame(schema={"payout_id": pl.String, "bank_transaction_id": pl.String})
+    hits = (
+        credits.select("bank_transaction_id", "text",
+                       found=pl.col("text").str.extract_many(refs, overlapping=True))
+        .explode("found").drop_nulls("found").unique(["bank_transaction_id", "found"])
+        .join(payouts.select("payout_id", "ref_key"), left_on="found", right_on="ref_key")
+    )
+    at = pl.col("text").str.find(pl.col("found"), literal=True)
+    before = pl.when(at > 0).then(pl.col("text").str.slice(at - 1, 1)).otherwise(pl.lit(""))
+    after = pl.col("text").str.slice(at + pl.col("found").str.len_chars(), 1)
+    word_char = r"^[A-Z0-9]$"
+    whole = ~before.str.contains(word_char) & ~after.str.contains(word_char)
+    return hits.filter(whole).select("payout_id", "bank_transaction_id")
+
+
+def _amount_date_pairs(payouts: pl.DataFrame, credits: pl.DataFrame,
+                       tolerance: int) -> pl.DataFrame:
+    """Same net amount, dated close to the arrival; GoCardless-looking credits first."""
+    candidates = payouts.filter(
+        pl.col("arrival_date").is_not_null() & (pl.col("payout_status") != "bounced"))
+    pairs = (
+        candidates.select("payout_id", "net_cents", "arrival_date")
+        .join(credits.filter(~pl.col("names_invoice"))
+              .select("bank_transaction_id", "amount_cents", "operation_date", "gocardless_looking"),
+              left_on="net_cents", right_on="amount_cents")
+        .filter((pl.col("operation_date") - pl.col("arrival_date")).dt.total_days().abs()
+                <= tolerance)
+        .with_columns(tier=pl.when("gocardless_looking").then(0).otherwise(1))
+    )
+    return pairs.filter(pl.col("tier") == pl.col("tier").min().over("payout_id")).select(
+        "payout_id", "bank_transaction_id", "tier")
+
+
+def _decide(pairs: pl.DataFrame, match_type: str) -> pl.DataFrame:
+    """Per payout: the unique bank line, or the candidates when either side is not unique."""
+    counted = pairs.with_columns(
+        per_payout=pl.len().over("payout_id"), per_line=pl.len().over("bank_transaction_id"))
+    unique = (pl.col("per_payout") == 1) & (pl.col("per_line") == 1)
+    return (
+        counted.sort("payout_id", "bank_transaction_id")
+        .group_by("payout_id", maintain_order=True)
+        .agg(
+            candidates=pl.col("bank_transaction_id"),
+            unique=unique.all(),
+            tier=pl.col("tier").max() if "tier" in pairs.columns else pl.lit(0),
+        )
+        .with_columns(match_type=pl.lit(match_type))
+    )
+
+
+# --- the pass ----------------------------------------------------------------------------
+
+def match_payouts(payouts: pl.DataFrame, items: pl.DataFrame, payments: pl.DataFrame,
+                  bank: pl.DataFrame, pass1: pl.DataFrame, settings: Settings,
+                  date_from: date, date_to: date) -> pl.DataFrame:
+    """The pass-3 rows (schema PASS3)."""
+    payouts = prepare_payouts(payouts, payments)
+    credits = bank_credits(bank, settings)
+    strong = _decide(_reference_pairs(payouts, credits), BY_REFERENCE)
+    taken_payouts = strong["payout_id"]
+    taken_lines = strong["candidates"].explode()
+    fallback = _decide(
+        _amount_date_pairs(payouts.filter(~pl.col("payout_id").is_in(taken_payouts)),
+                           credits.filter(~pl.col("bank_transaction_id").is_in(taken_lines)),
+                           settings.payout_date_tolerance_days),
+        BY_AMOUNT_DATE)
+    decided = pl.concat([strong, fallback], how="diagonal_relaxed")
+    last_bank_date = bank["operation_date"].max()
+    payout_rows = _payout_rows(payouts, decided, credits, date_to, last_bank_date, settings)
+    payout_rows = payout_rows.with_columns(
+        explanation=_fees_explanation(payout_rows, items, pass1))
+    in_scope = (pl.col("created_date") <= date_to).fill_null(True) & (
+        pl.col("arrival_date").is_null() | (pl.col("arrival_date") >= date_from))
+    payout_rows = payout_rows.filter(in_scope)
+    consumed = decided["candidates"].explode()
+    unmatched = _unmatched_credits(credits, consumed, date_from, date_to)
+    rows = pl.concat([payout_rows.sort("created_date", "payout_id"), unmatched],
+                     how="diagonal_relaxed")
+    return rows.select(list(PASS3)).cast(PASS3)
+
+
+def _payout_rows(payouts: pl.DataFrame, decided: pl.DataFrame, credits: pl.DataFrame,
+                 date_to: date, last_bank_date: date | None, settings: Settings) -> pl.DataFrame:
+    line = credits.select(
+        "bank_transaction_id", bank_date="operation_date", bank_label="label",
+        bank_amount_cents="amount_cents", bank_text="text")
+    df = (
+        payouts.join(decided, on="payout_id", how="left")
+        .with_columns(
+            bank_transaction_id=pl.when("unique").then(pl.col("candidates").list.first())
+            .otherwise(pl.col("candidates").list.join(";")))
+        .join(line, on="bank_transaction_id", how="left")
+        .with_columns(days_apart=(pl.col("bank_date") - pl.col("arrival_date")).dt.total_days())
+    )
+    matched = pl.col("unique").fill_null(False)
+    amount_ok = pl.col("bank_amount_cents") == pl.col("net_cents")
+    late = _arrives_late(date_to, last_bank_date)
+    flag = (
+        pl.when(matched & amount_ok).then(pl.lit(PAYOUT_MATCHED))
+        .when(matched).then(pl.lit(PAYOUT_AMOUNT_MISMATCH))
+        .when(pl.col("candidates").is_not_null()).then(pl.lit(AMBIGUOUS))
+        .otherwise(pl.lit(NOT_IN_BANK))
+    )
+    money_in_bank = (
+        pl.when(matched).then(pl.lit("yes"))
+        .when(pl.col("candidates").is_not_null()).then(pl.lit("unknown"))
+        .when(late).then(pl.lit("pending"))
+        .otherwise(pl.lit("no"))
+    )
+    return df.with_columns(
+        flag=flag,
+        match_type=pl.col("match_type").fill_null(NONE),
+        money_in_bank=money_in_bank,
+        fees_flag=pl.when(pl.col("deducted_cents") != pl.col("fees_cents"))
+        .then(pl.lit(FEES_MISMATCH)),
+    ).with_columns(evidence=_match_evidence(date_to, last_bank_date, settings))
+
+
+def _arrives_late(date_to: date, last_bank_date: date | None) -> pl.Expr:
+    """The payout cannot be in the bank export yet: pending, or arriving after it ends."""
+    arrival = pl.col("arrival_date")
+    after_bank = (arrival > last_bank_date) if last_bank_date else pl.lit(True)
+    return (pl.col("payout_status") == "pending") | arrival.is_null() | (arrival > date_to) \
+        | after_bank.fill_null(True)
+
+
+def _match_evidence(date_to: date, last_bank_date: date | None, settings: Settings) -> pl.Expr:
+    net, arrival = eur(pl.col("net_cents")), pl.col("arrival_date")
+    days = pl.col("days_apart")
+    when_text = (
+        pl.when(days == 0).then(pl.lit("on the arrival date"))
+        .when(days > 0).then(fmt("{} after the arrival date {}", days_text(days), arrival))
+        .otherwise(fmt("{} before the arrival date {}", days_text(-days), arrival))
+    )
+    amounts = pl.when(pl.col("bank_amount_cents") == pl.col("net_cents")).then(
+        fmt("bank amount {} = the payout's net", eur(pl.col("bank_amount_cents")))
+    ).otherwise(fmt("bank amount {} but the payout's net is {}",
+                          eur(pl.col("bank_amount_cents")), net))
+    by_reference = fmt("reference {} found in the bank label '{}'; {}; bank date {} {}",
+                             pl.col("reference"), pl.col("bank_label"), amounts,
+                             pl.col("bank_date"), when_text)
+    tolerance = days_text(pl.lit(settings.payout_date_tolerance_days))
+    by_amount = fmt(
+        "no bank label carries the reference {}; one credit of exactly {} within {} of the "
+        "arrival: '{}' on {}, {}; the only candidate on both sides{}",
+        pl.col("reference"), net, tolerance, pl.col("bank_label"), pl.col("bank_date"),
+        when_text,
+        pl.when(pl.col("tier") > 0).then(fmt(
+            " (its label does not look like {}: check it)", pl.lit(settings.gocardless_label)))
+        .otherwise(pl.lit("")))
+    ambiguous = fmt("{} bank credits fit ({}): {}; precision first, none linked",
+                          pl.col("candidates").list.len(),
+                          pl.when(pl.col("match_type") == BY_REFERENCE)
+                          .then(pl.lit("reference in the label"))
+                          .otherwise(fmt("amount {} within {}", net, tolerance)),
+                          pl.col("candidates").list.join(", "))
+    last = pl.lit(str(last_bank_date) if last_bank_date else "none")
+    missing = (
+        pl.when(pl.col("payout_status") == "bounced")
+        .then(pl.lit("payout bounced: the bank refused it"))
+        .when(arrival.is_null() | (pl.col("payout_status") == "pending"))
+        .then(fmt("payout {} with no arrival date yet: expected in the bank after the window",
+                        pl.col("payout_status")))
+        .when(arrival > date_to).then(fmt("arrives {}, after the window", arrival))
+        .when((arrival > last_bank_date) if last_bank_date else pl.lit(True))
+        .then(fmt("arrives {}, after the bank export's last line ({})", arrival, last))
+        .otherwise(fmt("no bank credit carries the reference {}, and none of {} within {} "
+                             "of the arrival date {}", pl.col("reference"), net, tolerance,
+                             arrival))
+    )
+    return (
+        pl.when(pl.col("flag") == AMBIGUOUS).then(ambiguous)
+        .when(pl.col("flag") == NOT_IN_BANK).then(missing)
+        .when(pl.col("match_type") == BY_REFERENCE).then(by_reference)
+        .otherwise(by_amount)
+    )
+
+
+def _fees_explanation(rows: pl.DataFrame, items: pl.DataFrame, pass1: pl.DataFrame) -> pl.Series:
+    """The fee check of each payout, with the breakdown's debits when the check fails."""
+    lines = _breakdown_lines(items, pass1)
+    df = rows.select("payout_id", "gross_cents", "payments_count", "net_cents",
+                     "deducted_cents", "fees_cents", "fees_flag",
+                     "transaction_fee_debit_cents", "transaction_fee_credit_cents",
+                     "app_fee_debit_cents", "app_fee_credit_cents").join(
+        lines, on="payout_id", how="left")
+    gap = pl.col("deducted_cents") - pl.col("fees_cents")
+    unexplained = gap + pl.col("debits_cents").fill_null(0)
+    app = pl.col("app_fee_debit_cents").fill_null(0) - pl.col("app_fee_credit_cents").fill_null(0)
+    check = fmt(
+        "gross {} ({} payments) - net {} = {}; export fees {} - {} given back{} = {}",
+        eur(pl.col("gross_cents")), pl.col("payments_count"), eur(pl.col("net_cents")),
+        eur(pl.col("deducted_cents")), eur(pl.col("transaction_fee_debit_cents").fill_null(0)),
+        eur(pl.col("transaction_fee_credit_cents").fill_null(0)),
+        pl.when(app != 0).then(fmt(" + app fees {}", eur(app))).otherwise(pl.lit("")),
+        eur(pl.col("fees_cents")))
+    detail = (
+        pl.when(pl.col("lines").is_null()).then(fmt(
+            "they differ by {}; the breakdown export does not cover this payout, so the "
+            "difference is not explained line by line", eur(gap)))
+        .when(unexplained == 0).then(fmt(
+            "they differ by {}, which the breakdown explains in full: {}", eur(gap),
+            pl.col("lines")))
+        .otherwise(fmt("they differ by {}; the breakdown lists {}; still unexplained: {}",
+                             eur(gap), pl.col("lines"), eur(unexplained)))
+    )
+    text = pl.when(pl.col("fees_flag").is_null()).then(
+        fmt("{}: they agree", check)).otherwise(fmt("{}: {}", check, detail))
+    return df.select(text).to_series()
+
+
+def _breakdown_lines(items: pl.DataFrame, pass1: pl.DataFrame) -> pl.DataFrame:
+    """Per payout: its debits and fees given back, as text, and the debits' total."""
+    refs = (
+        pass1.filter(pl.col("invoice_ref").is_not_null())
+        .group_by("gc_payment_id").agg(ref=pl.col("invoice_ref").unique(maintain_order=True)
+                                       .str.join(", "))
+    )
+    df = items.join(refs, on="gc_payment_id", how="left").with_columns(
+        about=pl.coalesce("ref", empty_to_null(pl.col("description"))))
+    kind = (
+        pl.when(pl.col("resource_type") == "refund").then(pl.lit("refund"))
+        .when(pl.col("status") == "charged_back").then(pl.lit("charge back"))
+        .when(pl.col("status") == "failed").then(pl.lit("late failure"))
+        .otherwise(pl.col("resource_type"))
+    )
+    subject = pl.concat_str(
+        [pl.col("gc_payment_id"),
+         pl.when(pl.col("about").is_not_null()).then(fmt("({})", pl.col("about")))],
+        separator=" ", ignore_nulls=True)
+    debit = fmt("{} {} {}", kind, subject, signed_eur(pl.col("gross_cents")))
+    fee_back = fmt("fee given back on {} {}", pl.col("gc_payment_id"),
+                         signed_eur(-pl.col("fees_cents")))
+    debits = df.filter(pl.col("gross_cents") < 0).select(
+        "payout_id", "source_line", line=debit, debit=pl.col("gross_cents"))
+    fees_back = df.filter(pl.col("fees_cents") < 0).select(
+        "payout_id", "source_line", line=fee_back, debit=pl.lit(0, pl.Int64))
+    both = pl.concat([debits, fees_back]).sort("payout_id", "source_line")
+    return both.group_by("payout_id", maintain_order=True).agg(
+        lines=pl.col("line").str.join("; "), debits_cents=pl.col("debit").sum())
+
+
+def _unmatched_credits(credits: pl.DataFrame, consumed: pl.Series, date_from: date,
+                       date_to: date) -> pl.DataFrame:
+    rows = credits.filter(
+        pl.col("gocardless_looking") & ~pl.col("bank_transaction_id").is_in(consumed)
+        & pl.col("operation_date").is_between(date_from, date_to))
+    return rows.select(
+        "bank_transaction_id",
+        flag=pl.lit(BANK_CREDIT_UNMATCHED), match_type=pl.lit(NONE),
+        bank_date="operation_date", bank_label="label", bank_amount_cents="amount_cents",
+        evidence=fmt(
+            "a GoCardless-looking credit of {} on {} that no payout of the payouts export "
+            "explains (a payout outside the export?)", eur(pl.col("amount_cents")),
+            pl.col("operation_date")),
+    ).sort("bank_date", "bank_transaction_id")

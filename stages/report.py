@@ -1,0 +1,270 @@
+"""Report: the reconciliation of a window as two CSV files and a terminal summary.
+
+    python stages/report.py --pass1 interim/pass1_<FROM>_<TO>.parquet \
+        --pass2 interim/pass2_<FROM>_<TO>.parquet --pass3 interim/pass3_<FROM>_<TO>.parquet \
+        --from FROM --to TO --out-dir tmp
+
+writes, in --out-dir:
+- reconciliation_<FROM>_<TO>.csv: one row per payment verdict (pass 1) or invoice verdict
+  (pass 2), with the chain payment -> payout -> bank line and whether the money reached
+  the bank (money_in_bank: yes, no, pending, unknown);
+- payouts_fees_<FROM>_<TO>.csv: one row per payout (and per unexplained GoCardless-looking
+  bank credit), with its bank line and fees; `flag` holds both flags of a payout that is
+  matched but whose fees disagree ("PAYOUT_MATCHED;FEES_MISMATCH");
+- summary_<FROM>_<TO>.txt: the terminal summary (also printed): per flag the count and
+  total in euros, then the lines that need action, grouped by flag.
+
+Amounts in the CSVs are euros as text with two decimals, made from the integer cents
+(columns named *_eur); several values in one cell are joined with ';'.
+"""
+from __future__ import annotations
+
+import argparse
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+
+from recon.errors import run
+from recon.io import atomic_path, read_parquet, write_text
+from recon.match_common import CHARGED_BACK, FAILED, eur, fmt, parse_window, state_group
+from recon.schemas import PASS1, PASS2, PASS3
+
+RECONCILIATION_COLUMNS = [
+    "flag", "match_type", "invoice_ref", "gc_payment_id", "row_kind", "payment_status",
+    "payment_amount_eur", "share_eur", "refunded_eur", "invoice_total_eur",
+    "invoice_remaining_eur", "charge_date", "invoice_date", "due_date", "days_past_due",
+    "customer_name", "invoice_customer_name", "payout_id", "bank_transaction_id",
+    "bank_date", "money_in_bank", "related_payment_ids", "evidence",
+]
+PAYOUTS_COLUMNS = [
+    "payout_id", "reference", "gross_eur", "fees_eur", "net_eur", "arrival_date",
+    "bank_transaction_id", "bank_date", "bank_label", "bank_amount_eur", "match_type",
+    "flag", "explanation",
+]
+
+# Every flag, in the order the summary lists them, and what needs a human (with why).
+FLAG_ORDER = [
+    "MATCHED", "GC_PAID_DOLIBARR_OPEN", "GC_PARTIAL", "GC_PENDING", "GC_FAILED", "GC_RETRIED",
+    "GC_CHARGED_BACK", "AMOUNT_MISMATCH", "AMBIGUOUS", "GC_UNMATCHED", "DOLIBARR_OPEN_NO_GC",
+    "EXCLUDED_CREDIT_NOTE", "EXCLUDED_DRAFT", "EXCLUDED_ABANDONED", "EXCLUDED_OTHER",
+    "PAYOUT_MATCHED", "PAYOUT_AMOUNT_MISMATCH", "PAYOUT_NOT_IN_BANK", "BANK_CREDIT_UNMATCHED",
+    "FEES_MISMATCH",
+]
+ACTIONS = {
+    "GC_PAID_DOLIBARR_OPEN": "collected by GoCardless, still open in Dolibarr: record the "
+                             "payment (`make fix` records the strong matches)",
+    "AMOUNT_MISMATCH": "the amounts disagree: check the invoice, record by hand",
+    "AMBIGUOUS": "several candidates tie: decide by hand",
+    "GC_UNMATCHED": "a GoCardless payment with no invoice: find its invoice",
+    "GC_CHARGED_BACK": "money taken back while Dolibarr shows the invoice paid",
+    "GC_FAILED": "the collection failed or was cancelled: the invoice is still unpaid",
+    "DOLIBARR_OPEN_NO_GC": "open invoice with no GoCardless payment",
+    "PAYOUT_NOT_IN_BANK": "payout not (yet) on the bank account",
+    "PAYOUT_AMOUNT_MISMATCH": "the bank line differs from the payout's net",
+    "BANK_CREDIT_UNMATCHED": "a GoCardless-looking bank credit that no payout explains",
+    "FEES_MISMATCH": "gross - net differs from the export's fees",
+}
+LINES_PER_FLAG = 30
+
+
+# --- the reconciliation CSV --------------------------------------------------------------
+
+def payments_with_chain(pass1: pl.DataFrame, pass3: pl.DataFrame) -> pl.DataFrame:
+    """Pass-1 rows with their payout's bank line and whether the money reached the bank."""
+    payouts = pass3.filter(pl.col("payout_id").is_not_null()).select(
+        "payout_id", "bank_transaction_id", "bank_date", payout_money="money_in_bank")
+    state = state_group(pl.col("payment_status"))
+    money_in_bank = (
+        pl.when(state.is_in([FAILED, CHARGED_BACK])).then(pl.lit("no"))
+        .when(pl.col("payout_id").is_not_null())
+        .then(pl.col("payout_money").fill_null(pl.lit("unknown")))
+        .otherwise(pl.lit("pending"))
+    )
+    return pass1.join(payouts, on="payout_id", how="left").with_columns(
+        money_in_bank=money_in_bank)
+
+
+def reconciliation_table(pass1: pl.DataFrame, pass2: pl.DataFrame,
+                         pass3: pl.DataFrame) -> pl.DataFrame:
+    """One row per payment verdict then per invoice verdict, every amount as euro text."""
+    payments = payments_with_chain(pass1, pass3).select(
+        "flag", "match_type", "invoice_ref", "gc_payment_id", "payment_status", "charge_date",
+        "invoice_date", "customer_name", "invoice_customer_name", "payout_id",
+        "bank_transaction_id", "bank_date", "related_payment_ids", "evidence", "money_in_bank",
+        row_kind=pl.lit("payment"),
+        payment_amount_eur=eur(pl.col("amount_cents")),
+        share_eur=eur(pl.col("share_cents")),
+        refunded_eur=eur(pl.col("amount_refunded_cents")),
+        invoice_total_eur=eur(pl.col("invoice_total_cents")),
+        invoice_remaining_eur=eur(pl.col("invoice_remaining_cents")),
+        due_date="invoice_due_date",
+        days_past_due=pl.lit(None, pl.Int64),
+    )
+    invoices = pass2.select(
+        "flag", "match_type", "invoice_ref", "invoice_date", "invoice_customer_name",
+        "days_past_due", "evidence",
+        row_kind=pl.lit("invoice"),
+        invoice_total_eur=eur(pl.col("invoice_total_cents")),
+        invoice_remaining_eur=eur(pl.col("invoice_remaining_cents")),
+        due_date="invoice_due_date",
+        money_in_bank=pl.when(pl.col("flag") == "DOLIBARR_OPEN_NO_GC").then(pl.lit("no")),
+    )
+    return pl.concat([payments, invoices], how="diagonal_relaxed").select(RECONCILIATION_COLUMNS)
+
+
+# --- the payouts CSV ---------------------------------------------------------------------
+
+def payouts_table(pass3: pl.DataFrame) -> pl.DataFrame:
+    """One row per payout or unexplained bank credit; both flags of a payout in `flag`."""
+    return pass3.select(
+        "payout_id", "reference", "arrival_date", "bank_transaction_id", "bank_date",
+        "bank_label", "match_type",
+        gross_eur=eur(pl.col("gross_cents")),
+        fees_eur=eur(pl.col("fees_cents")),
+        net_eur=eur(pl.col("net_cents")),
+        bank_amount_eur=eur(pl.col("bank_amount_cents")),
+        flag=pl.concat_str(["flag", "fees_flag"], separator=";", ignore_nulls=True),
+        explanation=pl.concat_str(
+            ["evidence", fmt("fees: {}", pl.col("explanation"))],
+            separator="; ", ignore_nulls=True),
+    ).select(PAYOUTS_COLUMNS)
+
+
+# --- the summary -------------------------------------------------------------------------
+
+def _flag_rows(pass1: pl.DataFrame, pass2: pl.DataFrame, pass3: pl.DataFrame) -> pl.DataFrame:
+    """Every verdict as (flag, amount in cents, one line for the action list)."""
+    payment_line = pl.concat_str([
+        pl.col("invoice_ref").fill_null("(no invoice)"),
+        pl.lit(" <- "), pl.col("gc_payment_id"),
+        fmt(" {} EUR {}", eur(pl.col("share_cents")), pl.col("payment_status")),
+        fmt(" ({})", pl.col("customer_name").fill_null("?")),
+        pl.when(pl.col("flag") == "AMOUNT_MISMATCH").then(fmt(
+            ": invoice {}, {} left to pay", eur(pl.col("invoice_total_cents")),
+            eur(pl.col("invoice_remaining_cents")))),
+        pl.when(pl.col("flag") == "GC_PAID_DOLIBARR_OPEN").then(
+            fmt(" [{}]", pl.col("match_type"))),
+    ], ignore_nulls=True)
+    invoice_line = fmt(
+        "{} {} EUR ({}){}", pl.col("invoice_ref"), eur(pl.col("invoice_remaining_cents")),
+        pl.col("invoice_customer_name").fill_null("?"),
+        pl.when(pl.col("days_past_due") > 0)
+        .then(fmt(", {} days past due", pl.col("days_past_due"))).otherwise(pl.lit("")))
+    payout_line = fmt("{} {} net {} EUR: {}", pl.col("payout_id"), pl.col("reference"),
+                            eur(pl.col("net_cents")), pl.col("evidence"))
+    credit_line = fmt("{} {} EUR '{}' ({})", pl.col("bank_date"),
+                            eur(pl.col("bank_amount_cents")), pl.col("bank_label"),
+                            pl.col("bank_transaction_id"))
+    payout_or_credit = pass3.select(
+        "flag",
+        cents=pl.coalesce("net_cents", "bank_amount_cents"),
+        line=pl.when(pl.col("payout_id").is_null()).then(credit_line).otherwise(payout_line))
+    fees = pass3.filter(pl.col("fees_flag").is_not_null()).select(
+        flag="fees_flag", cents=pl.col("deducted_cents") - pl.col("fees_cents"),
+        line=fmt("{} {}: {}", pl.col("payout_id"), pl.col("reference"),
+                       pl.col("explanation")))
+    invoice_cents = pl.when(pl.col("flag") == "DOLIBARR_OPEN_NO_GC").then(
+        "invoice_remaining_cents").otherwise("invoice_total_cents")
+    return pl.concat([
+        pass1.select("flag", cents="share_cents", line=payment_line),
+        pass2.select("flag", cents=invoice_cents, line=invoice_line),
+        payout_or_credit,
+        fees,
+    ])
+
+
+def _money(cents: int | None) -> str:
+    """Cents as '1 234.56' (thin grouping for the terminal), from integers only."""
+    cents = cents or 0
+    sign = "-" if cents < 0 else ""
+    units, hundredths = divmod(abs(cents), 100)
+    return f"{sign}{units:,}.{hundredths:02d}".replace(",", " ")
+
+
+def summary_text(pass1: pl.DataFrame, pass2: pl.DataFrame, pass3: pl.DataFrame,
+                 date_from: date, date_to: date) -> str:
+    """The terminal summary: counts and totals per flag, then what needs action."""
+    rows = _flag_rows(pass1, pass2, pass3)
+    totals = rows.group_by("flag").agg(count=pl.len(), cents=pl.col("cents").sum())
+    order = {flag: i for i, flag in enumerate(FLAG_ORDER)}
+    totals = totals.with_columns(
+        rank=pl.col("flag").replace_strict(order, default=len(order), return_dtype=pl.Int64)
+    ).sort("rank", "flag")
+    out = [f"Reconciliation {date_from} .. {date_to}", "",
+           f"{'flag':<26}{'count':>8}{'total EUR':>16}"]
+    for flag, count, cents in totals.select("flag", "count", "cents").iter_rows():
+        out.append(f"{flag:<26}{count:>8}{_money(cents):>16}")
+    out += ["", "Totals: payments at their amount (share of a multi-invoice payment), invoices at "
+            "what is left to pay (credit notes and drafts at their total), payouts at their "
+            "net, bank credits at their amount, FEES_MISMATCH at gross - net - fees.",
+            ""]
+    out += _money_in_bank_lines(pass1, pass3)
+    out += _action_lines(rows)
+    return "\n".join(out) + "\n"
+
+
+def _money_in_bank_lines(pass1: pl.DataFrame, pass3: pl.DataFrame) -> list[str]:
+    """Where the money of the window's payments is: count and total per money_in_bank."""
+    chain = payments_with_chain(pass1, pass3).unique("gc_payment_id")
+    order = {"yes": 0, "pending": 1, "no": 2, "unknown": 3}
+    counts = (
+        chain.group_by("money_in_bank").agg(n=pl.len(), cents=pl.col("amount_cents").sum())
+        .with_columns(rank=pl.col("money_in_bank").replace_strict(order, default=9,
+                                                                   return_dtype=pl.Int64))
+        .sort("rank")
+    )
+    parts = [f"{value} {n} ({_money(cents)} EUR)" for value, n, cents, _ in counts.iter_rows()]
+    return [f"Payments whose money reached the bank: {', '.join(parts) or 'none'}", ""]
+
+
+def _action_lines(rows: pl.DataFrame) -> list[str]:
+    needing = rows.filter(pl.col("flag").is_in(list(ACTIONS)))
+    if needing.is_empty():
+        return ["Nothing needs action."]
+    out = ["Needs action:"]
+    for flag, why in ACTIONS.items():
+        lines = needing.filter(pl.col("flag") == flag)
+        if lines.is_empty():
+            continue
+        out += ["", f"{flag} ({lines.height}, {_money(lines['cents'].sum())} EUR): {why}"]
+        out += [f"  {line}" for line in lines["line"].head(LINES_PER_FLAG).to_list()]
+        if lines.height > LINES_PER_FLAG:
+            out.append(f"  ... and {lines.height - LINES_PER_FLAG} more in the CSV files")
+    return out
+
+
+# --- the stage ---------------------------------------------------------------------------
+
+def write_csv(df: pl.DataFrame, path: Path) -> None:
+    with atomic_path(path) as tmp:
+        df.write_csv(tmp)
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pass1", required=True, help="pass-1 Parquet")
+    parser.add_argument("--pass2", required=True, help="pass-2 Parquet")
+    parser.add_argument("--pass3", required=True, help="pass-3 Parquet")
+    parser.add_argument("--from", dest="date_from", required=True, help="window start, YYYY-MM-DD")
+    parser.add_argument("--to", dest="date_to", required=True, help="window end, YYYY-MM-DD")
+    parser.add_argument("--out-dir", required=True, help="where the CSVs and the summary go")
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    date_from, date_to = parse_window(args.date_from, args.date_to)
+    pass1 = read_parquet(args.pass1, PASS1)
+    pass2 = read_parquet(args.pass2, PASS2)
+    pass3 = read_parquet(args.pass3, PASS3)
+    out_dir, window = Path(args.out_dir), f"{date_from}_{date_to}"
+    write_csv(reconciliation_table(pass1, pass2, pass3), out_dir / f"reconciliation_{window}.csv")
+    write_csv(payouts_table(pass3), out_dir / f"payouts_fees_{window}.csv")
+    summary = summary_text(pass1, pass2, pass3, date_from, date_to)
+    write_text(summary, out_dir / f"summary_{window}.txt")
+    print(summary, end="")
+
+
+if __name__ == "__main__":
+    run(main)
