@@ -156,7 +156,7 @@ def sniff(path: str | Path) -> Export:
             f"required column{'s' if len(missing) > 1 else ''} "
             + ", ".join(repr(c) for c in missing) + f" missing from this {kind.label}",
             file=path, line=1, column=missing[0],
-            expected="a header with " + ", ".join(repr(c) for c in kind.required))
+            expected=f"the header of a {kind.label} as downloaded, which has it")
     return Export(path, kind, columns, header_lines, encoding)
 
 

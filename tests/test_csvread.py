@@ -1,0 +1,237 @@
+"""recon.csvread: decoding, header recognition, conversions, line numbers, deduplication."""
+import datetime as dt
+import re
+import os
+
+import polars as pl
+import pytest
+
+from recon import csvread
+from recon.csvread import (GC_BREAKDOWN_EXPORT, GC_PAYMENTS_EXPORT, GC_PAYOUTS_EXPORT,
+                           SHINE_2023_EXPORT, SHINE_EXPORT, Field)
+from recon.errors import InputError
+
+NBSP, NNBSP = "\u00a0", "\u202f"
+
+
+def convert_one(parse, values):
+    df = pl.DataFrame({"v": values}, schema={"v": pl.String})
+    parse_fn = csvread.CONVERTERS[parse][0]
+    return df.select(parse_fn(pl.col("v").str.strip_chars())).to_series().to_list()
+
+
+# --- conversions -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text, cents", [
+    ("120.00", 12000), ("50", 5000), ("50.00", 5000), ("51.1", 5110), ("51.10", 5110),
+    ("0.00", 0), ("0", 0), ("-9,48", -948), ("9,48", 948), ("+5", 500), ("-0,50", -50),
+    ("1 234,56", 123456), (f"1{NBSP}234,56", 123456), (f"1{NNBSP}234,56", 123456),
+    (f"-12{NNBSP}345{NNBSP}678,9", -1234567890), ("1234,56", 123456), ("2291,47", 229147),
+    ("999999999999999.99", 99999999999999999),
+])
+def test_amounts_become_exact_cents(text, cents):
+    assert convert_one("amount", [text]) == [cents]
+
+
+@pytest.mark.parametrize("text", [
+    "1,234.56", "12,345", "1.2.3", "abc", "1e3", "--5", "5-", "12 34,00", "1234 567",
+    "€ 5", "5 €", ".5", "5.", "1 2", "0x10", "1_000",
+])
+def test_anything_else_is_not_an_amount(text):
+    assert convert_one("amount", [text]) == [None]
+
+
+def test_dates_iso_and_excel_and_impossible():
+    got = convert_one("date", ["2026-01-08", "08/01/2026", "31/02/2026", "2026-02-29",
+                               "29/02/2028", "2026-13-01", "8 janvier"])
+    assert got == [dt.date(2026, 1, 8), dt.date(2026, 1, 8), None, None,
+                   dt.date(2028, 2, 29), None, None]
+
+
+def test_timestamps_become_utc():
+    got = convert_one("timestamp", ["2026-01-02T09:15:31.000Z", "2026-01-02 09:15:31",
+                                    "02/01/2026 09:15", "2026-01-02T09:15:31Z", "yesterday"])
+    utc = dt.timezone.utc
+    assert got == [dt.datetime(2026, 1, 2, 9, 15, 31, tzinfo=utc),
+                   dt.datetime(2026, 1, 2, 9, 15, 31, tzinfo=utc),
+                   dt.datetime(2026, 1, 2, 9, 15, tzinfo=utc),
+                   dt.datetime(2026, 1, 2, 9, 15, 31, tzinfo=utc), None]
+
+
+def test_yes_no():
+    assert convert_one("yes_no", ["Oui", "Non", "TRUE", "false", "peut-être"]) == [
+        True, False, True, False, None]
+
+
+# --- recognising files ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("name, kind, encoding", [
+    ("formats/gocardless_payments.csv", GC_PAYMENTS_EXPORT, "utf-8"),
+    ("formats/gocardless_payouts.csv", GC_PAYOUTS_EXPORT, "utf-8"),
+    ("formats/gocardless_payout_transactions.csv", GC_BREAKDOWN_EXPORT, "utf-8"),
+    ("formats/shine.csv", SHINE_EXPORT, "utf-8"),
+    ("formats/shine_cp1252.csv", SHINE_EXPORT, "cp1252"),
+    ("formats/shine_legacy_2023.csv", SHINE_2023_EXPORT, "utf-8"),
+    ("parse/payments_excel.csv", GC_PAYMENTS_EXPORT, "cp1252"),
+    ("parse/breakdown_excel.csv", GC_BREAKDOWN_EXPORT, "cp1252"),
+    ("parse/shine_spreadsheet.csv", SHINE_EXPORT, "utf-8"),
+])
+def test_exports_are_recognised_by_their_header(shared_datadir, name, kind, encoding):
+    export = csvread.sniff(shared_datadir / name)
+    assert (export.kind, export.encoding, export.header_lines) == (kind, encoding, 1)
+
+
+def test_header_names_tolerate_case_spacing_and_typographic_apostrophes(tmp_path):
+    path = tmp_path / "BQ.csv"
+    header = (FORMATS_SHINE_HEADER.replace("Date d'opération", " date d\u2019opération ")
+              .replace("IBAN", "iban"))
+    path.write_text(header + "\n", encoding="utf-8")
+    export = csvread.sniff(path)
+    assert export.kind is SHINE_EXPORT and "Date d'opération" in export.columns
+
+
+FORMATS_SHINE_HEADER = (
+    "Transaction ID;Date de la valeur;Date d'opération;IBAN;Type de transaction;"
+    "Transaction personnelle;Category;Débit;Crédit;Solde mouvement;Solde bancaire;Libellé;"
+    "Nom de la contrepartie;Montant HT;Montant de TVA total;Pièces;Date d'ajout pièces;"
+    "Commentaire")
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"", "empty file: no header row"),
+    (b"\r\n\r\n", "empty file: no header row"),
+    (b"\xef\xbb\xbf", "empty file: no header row"),
+    ("id,amount\n".encode("utf-16"), "encoded in UTF-16"),
+    (b"PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00", "binary content"),
+    (b"Date;Montant\n01/01/2026;5,00\n", "not a known export"),
+    (b"id,amount\x81\n", "neither UTF-8 nor Windows-1252 (byte 0x81 at offset 9)"),
+])
+def test_files_that_are_no_export(tmp_path, content, message):
+    path = tmp_path / "export.csv"
+    path.write_bytes(content)
+    with pytest.raises(InputError, match=re.escape(message)) as err:
+        csvread.sniff(path)
+    assert str(path) in str(err.value)
+
+
+# --- reading whole files -------------------------------------------------------------------
+
+PAYOUT_HEADER = ("id,amount,currency,created_at,reference,status,arrival_date,"
+                 "transaction_fee_debit,transaction_fee_credit,app_fee_debit,app_fee_credit,"
+                 "total_payment_amount")
+
+
+def payout_row(pid, amount="10.00", reference="REF", status="paid"):
+    return f"{pid},{amount},EUR,2026-01-13T07:58:12.000Z,{reference},{status},2026-01-14,0,0,0,0,{amount}"
+
+
+def read(path, fields):
+    export = csvread.sniff(path)
+    return csvread.convert(csvread.read_strings(export), fields, export)
+
+
+FIELDS = {"payout_id": Field("id", required=True), "amount_cents": Field("amount", "amount"),
+          "reference": Field("reference")}
+
+
+def test_quoted_fields_crlf_blank_lines_and_line_numbers(tmp_path):
+    path = tmp_path / "payouts.csv"
+    rows = [PAYOUT_HEADER, payout_row("PO1", reference='"two\r\nlines, and ""quotes"""'), "",
+            payout_row("PO2"), "   ", payout_row("PO3", amount="1 234.5"), ""]
+    path.write_bytes("\r\n".join(rows).encode())
+    df = read(path, FIELDS)
+    assert df.rows() == [("PO1", 1000, 'two\r\nlines, and "quotes"', 2),
+                         ("PO2", 1000, "REF", 5), ("PO3", 123450, "REF", 7)]
+
+
+def test_a_bad_value_after_a_multiline_field_names_its_physical_line(tmp_path):
+    path = tmp_path / "payouts.csv"
+    rows = [PAYOUT_HEADER, payout_row("PO1", reference='"a\nb\nc"'), payout_row("PO2"),
+            payout_row("PO3", amount="12.3.4")]
+    path.write_text("\n".join(rows) + "\n")
+    with pytest.raises(InputError) as err:
+        read(path, FIELDS)
+    e = err.value
+    assert (e.file, e.line, e.column, e.value) == (path, 6, "amount", "12.3.4")
+    assert str(e) == (f"{path}, line 6, column 'amount': unreadable amount; found '12.3.4'; "
+                      "expected an amount such as 1234.56, 1 234,56, -9,48 or 50.")
+
+
+def test_a_required_value_left_empty(tmp_path):
+    path = tmp_path / "payouts.csv"
+    path.write_text("\n".join([PAYOUT_HEADER, payout_row("PO1"), payout_row('""')]) + "\n")
+    with pytest.raises(InputError, match="line 3, column 'id': empty value where one is required"):
+        read(path, FIELDS)
+
+
+def test_a_short_row_is_found_even_when_its_missing_fields_could_be_empty(tmp_path):
+    path = tmp_path / "payouts.csv"
+    short = "PO2,10.00,EUR,2026-01-13T07:58:12.000Z,REF,paid,2026-01-14,0,0,0,0"
+    path.write_text("\n".join([PAYOUT_HEADER, payout_row("PO1"), short, payout_row("PO3")]))
+    with pytest.raises(InputError, match="line 3: short or truncated line: 11 fields instead of 12"):
+        read(path, FIELDS)
+
+
+def test_windows_1252_found_after_the_first_64_kib(tmp_path):
+    """The header is ASCII, so the first bytes prove nothing: polars finds the bad byte."""
+    path = tmp_path / "payouts.csv"
+    rows = [PAYOUT_HEADER] + [payout_row(f"PO{i}") for i in range(2000)]
+    rows.append(payout_row("PO_last", reference="Café € œ"))
+    path.write_bytes(("\n".join(rows) + "\n").encode("cp1252"))
+    df = read(path, FIELDS)
+    assert df.height == 2001 and df["reference"][-1] == "Café € œ"
+    assert df["source_line"][-1] == 2002
+
+
+def test_utf8_with_bom_and_windows_1252_give_the_same_text(shared_datadir):
+    fields = {"comment": Field("Commentaire"), "label": Field("Libellé")}
+    utf8 = read(shared_datadir / "formats" / "shine.csv", fields)
+    cp1252 = read(shared_datadir / "formats" / "shine_cp1252.csv", fields)
+    assert utf8.equals(cp1252)
+    assert "Hébergement site – nœud VPS" in utf8["comment"].to_list()
+    assert "Perso - à rembourser (7,80 €)" in utf8["comment"].to_list()
+
+
+# --- several files -------------------------------------------------------------------------
+
+def export_of(tmp_path, name, rows, mtime):
+    path = tmp_path / name
+    path.write_text("\n".join([PAYOUT_HEADER, *rows]) + "\n")
+    os.utime(path, ns=(mtime, mtime))
+    return csvread.sniff(path)
+
+
+def dedup(exports):
+    exports = csvread.oldest_first(exports)
+    frames = [csvread.convert(csvread.read_strings(e), FIELDS, e) for e in exports]
+    return csvread.deduplicate(frames, exports, ["payout_id"], "payout")
+
+
+def test_newest_export_wins_and_changed_ids_are_named(tmp_path, capsys):
+    old = export_of(tmp_path, "b_old.csv", [payout_row("PO1", status="paid"),
+                                            payout_row("PO2", reference="OLD")], 10**18)
+    new = export_of(tmp_path, "a_new.csv", [payout_row("PO2", reference="NEW"),
+                                            payout_row("PO3")], 2 * 10**18)
+    df = dedup([new, old])
+    assert df.select("payout_id", "reference", "source_file", "source_line").rows() == [
+        ("PO1", "REF", "b_old.csv", 2), ("PO2", "NEW", "a_new.csv", 2),
+        ("PO3", "REF", "a_new.csv", 3)]
+    err = capsys.readouterr().err
+    assert "1 payout(s) differ between the 2 exports" in err
+    assert "(a_new.csv) wins for: PO2\n" in err
+
+
+def test_identical_repeats_inside_one_file_are_dropped(tmp_path):
+    one = export_of(tmp_path, "p.csv", [payout_row("PO1"), payout_row("PO2"), payout_row("PO1")],
+                    10**18)
+    assert dedup([one])["payout_id"].to_list() == ["PO1", "PO2"]
+
+
+def test_one_id_twice_with_different_content_inside_one_file(tmp_path):
+    one = export_of(tmp_path, "p.csv", [payout_row("PO1"), payout_row("PO2"),
+                                        payout_row("PO1", amount="11.00")], 10**18)
+    with pytest.raises(InputError) as err:
+        dedup([one])
+    e = err.value
+    assert (e.file, e.line, e.column, e.value) == (one.path, 4, "amount_cents", 1100)
+    assert "payout PO1 appears on lines 2 and 4 with different content" in str(e)
