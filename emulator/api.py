@@ -68,14 +68,21 @@ def validate_invoice(ctx: Context, id: int, **_) -> dict:
         invoice = invoices.fetch_invoice(ctx, id)
         if str(invoices.invoice_status(invoice)) != "0":
             raise EmptyReply(304)
-        day = ctx.data.days[id].get("date")
-        yymm = day.strftime("%y%m") if day else datetime.now(ctx.zone).strftime("%y%m")
+        today = datetime.now(ctx.zone).date()
+        yymm = ctx.data.days[id].get("date", today).strftime("%y%m")
         invoice["ref"] = f"FA{yymm}-{ctx.data.next_invoice_ref:04d}"
         ctx.data.next_invoice_ref += 1
-        for key in ("status", "statut"):
+        ctx.data.days[id]["date_validation"] = today
+        for key, value in (("status", "1"), ("statut", "1"), ("fk_user_valid", "1"), ("user_validation_id", "1")):
             if key in invoice:
-                invoice[key] = "1"
-        return invoices.get_invoice(ctx, id)
+                invoice[key] = value
+        # validate() answers the object as validation left it: no computed payment fields,
+        # actiontypecode gone and a trackid added by the triggers
+        view = invoices.served_invoice(ctx, id)
+        view.pop("actiontypecode", None)
+        for key in ("contacts_ids", "creditnote_ids", "totalpaid", "remaintopay"):
+            view[key] = None
+        return {**view, "trackid": f"inv{id}"}
 
 
 # (method, path pattern, handler); "{id}" segments are integers, "{ref}" any text.

@@ -64,4 +64,5 @@ def get_thirdparty(ctx: Context, thirdparty_id: int) -> dict:
         party = ctx.data.thirdparties.get(thirdparty_id)
         if party is None:
             raise ApiError(404, "Thirdparty not found", source="api_thirdparties.class.php:2611")
-        return dict(party)
+        # get() adds the customer's available discounts (none are emulated)
+        return {**party, "absolute_discount": "0", "absolute_creditnote": "0"}
