@@ -1,0 +1,271 @@
+"""A Dolibarr snapshot (invoices.json + thirdparties.json) as the INVOICES frame.
+
+The snapshot holds API objects as Dolibarr returned them (API_FACTS.md §5): ids, statuses
+and amounts are JSON strings ("1200.00000000"), `totalpaid` is a JSON number (1200 or
+33.34), `remaintopay` a short decimal string ("39.9"), dates are Unix timestamps of
+midnight in the *server's* timezone, and invoices carry no customer name (it is joined
+from the third parties on `socid`). Slim objects (the properties fetch_dolibarr asks for)
+and full ones (131 keys, saved by hand) are read alike: only the keys below are read.
+
+Everything is read as text and converted with polars expressions: money goes from the
+decimal text to integer cents without ever being a float (polars prints a JSON number
+with the shortest text that reads back the same, i.e. the decimal the server wrote), and
+a bad value is reported with the file, the line when known, the key and the value.
+
+Reading: a file with one compact object per line (what fetch_dolibarr and the benchmark
+write) becomes NDJSON with one bytes.replace and is read by polars' NDJSON reader (about
+2 s for 1,000,000 slim invoices). Any other layout (pretty-printed, saved by hand, or a
+`{"data": [...]}` page) is parsed by the json module, which also gives exact error
+positions, and re-encoded one object per line: polars' own whole-document JSON reader
+took 16 s and 4.5 GB on the same million.
+"""
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+from pathlib import Path
+
+import polars as pl
+
+from recon.errors import InputError
+from recon.schemas import INVOICES
+
+INVOICES_FILE = "invoices.json"
+THIRDPARTIES_FILE = "thirdparties.json"
+
+# What fetch_dolibarr asks for (`properties=`), i.e. everything INVOICES is built from.
+INVOICE_PROPERTIES = (
+    "id", "ref", "ref_client", "socid", "type", "status", "paye", "close_code",
+    "total_ttc", "totalpaid", "remaintopay", "date", "date_lim_reglement",
+    "multicurrency_code", "mode_reglement_code",
+)
+THIRDPARTY_PROPERTIES = ("id", "name")
+# Older spellings read as fallbacks when the main key is missing (full objects only).
+FALLBACK_KEYS = {"status": "statut", "ref_client": "ref_customer"}
+
+WHOLE = r"^-?\d{1,15}$"
+DECIMAL = r"^-?\d{1,15}(?:\.\d+)?$"
+SECONDS_PER_DAY = 86_400
+AMOUNT = pl.Decimal(38, 8)  # Dolibarr stores amounts with 8 decimals
+
+
+# --- reading JSON arrays -----------------------------------------------------------------------
+
+def read_objects(path: str | Path, keys: tuple[str, ...]) -> tuple[pl.DataFrame, int | None]:
+    """The given keys of every object of a JSON array file, all as text (null if absent).
+
+    Also returns the line of the first object when there is one object per line (so row i
+    is on line i + that), else None.
+    """
+    path = Path(path)
+    schema = {key: pl.String for key in keys}
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError("file not found", file=path,
+                         expected="a snapshot folder with invoices.json and thirdparties.json") from None
+    data = data.removeprefix(b"\xef\xbb\xbf")
+    span = _one_object_per_line(data)
+    if span is not None:
+        try:
+            return pl.read_ndjson(data[span[0]:span[1]].replace(b"},\n{", b"}\n{"),
+                                  schema=schema), 2
+        except pl.exceptions.PolarsError:
+            pass  # looked like one object per line but is not: read it the general way
+    lines = _reencoded(data, path)
+    del data
+    if not lines:
+        return pl.DataFrame(schema=schema), None
+    return pl.read_ndjson(lines, schema=schema), None
+
+
+def _one_object_per_line(data: bytes) -> tuple[int, int] | None:
+    """Start and end of the objects if the file is `[`, one `{...},` per line, `]`."""
+    if not data.startswith(b"[\n{"):
+        return None
+    end = data.rfind(b"}\n]")
+    if end < 0 or data[end + 3:].strip():
+        return None
+    return 2, end + 2
+
+
+def _reencoded(data: bytes, path: Path) -> bytes:
+    """Any JSON array of objects (or a {"data": [...]} page) as one compact object per line."""
+    try:
+        document = json.loads(data)
+    except (UnicodeDecodeError, ValueError) as exc:
+        line = getattr(exc, "lineno", None)
+        column = getattr(exc, "colno", None)
+        where = f" at character {column}" if column else ""
+        raise InputError(f"not valid JSON{where} ({getattr(exc, 'msg', exc)})", file=path,
+                         line=line, expected="a JSON array of objects as the Dolibarr API "
+                         "returns them") from None
+    if isinstance(document, dict) and isinstance(document.get("data"), list):
+        document = document["data"]  # a page saved with pagination_data=true
+    if not isinstance(document, list) or not all(isinstance(o, dict) for o in document):
+        raise InputError("not a JSON array of objects", file=path,
+                         value=_short(json.dumps(document, ensure_ascii=False)),
+                         expected="[{...}, {...}] as the Dolibarr API returns lists")
+    return b"\n".join(json.dumps(o, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+                      for o in document)
+
+
+def _short(text: str, length: int = 60) -> str:
+    return text if len(text) <= length else text[:length] + "..."
+
+
+# --- conversions (polars expressions on text columns) ------------------------------------------
+
+def cents(text: pl.Expr) -> pl.Expr:
+    """A decimal text ('1200.00000000', '-200', '39.9', '33.34') as integer cents.
+
+    Through polars' exact Decimal (i128), never a float; past the cent it rounds half away
+    from zero like Decimal ROUND_HALF_UP (Dolibarr totals have 2 significant decimals;
+    a float sum printed by PHP, 0.30000000000000004, is first rounded to 8 decimals).
+    """
+    amount = text.str.strip_chars().cast(AMOUNT)
+    magnitude = (amount.abs() * 100 + pl.lit("0.5").cast(AMOUNT)).floor().cast(pl.Int64)
+    return magnitude * amount.sign().cast(pl.Int64)
+
+
+def calendar_date(seconds: pl.Expr, timezone: str | None) -> pl.Expr:
+    """A Dolibarr DATE (midnight in the server's timezone, as Unix seconds) as a Date.
+
+    With the server's timezone: the local date. Without it: the nearest UTC midnight,
+    which is right for every server within 12 hours of UTC (Europe/Paris midnight is
+    23:00 or 22:00 UTC the day before).
+    """
+    if timezone:
+        return (pl.from_epoch(seconds, time_unit="s").dt.replace_time_zone("UTC")
+                .dt.convert_time_zone(timezone).dt.date())
+    return pl.from_epoch((seconds + SECONDS_PER_DAY // 2) // SECONDS_PER_DAY, time_unit="d")
+
+
+def usable_timezone(timezone: str | None) -> str | None:
+    """The timezone if polars knows it, else None (dates then round to the nearest day)."""
+    if not timezone:
+        return None
+    try:
+        pl.Series([0]).cast(pl.Datetime("us", "UTC")).dt.convert_time_zone(timezone)
+    except pl.exceptions.PolarsError:
+        return None
+    return timezone
+
+
+# --- validation ------------------------------------------------------------------------------
+
+# key -> (what a valid value looks like, its description, required)
+CHECKS = {
+    "id": (WHOLE, "a whole number (the invoice id)", True),
+    "socid": (WHOLE, "a whole number (the customer id)", True),
+    "type": (WHOLE, "a whole number (0 standard, 2 credit note, ...)", True),
+    "status": (WHOLE, "a whole number (0 draft, 1 validated, 2 paid, 3 abandoned)", True),
+    "paye": (r"^(0|1|true|false)$", '"0" or "1"', True),
+    "total_ttc": (DECIMAL, 'a decimal amount such as "1200.00000000"', True),
+    "totalpaid": (DECIMAL, "a number such as 1200 or 33.34", True),
+    "remaintopay": (DECIMAL, 'a decimal amount such as "39.9"', True),
+    "date": (WHOLE, "a Unix timestamp (the invoice date)", True),
+    "date_lim_reglement": (WHOLE, "a Unix timestamp (the due date) or null", False),
+    "ref": (r"\S", "the invoice reference", True),
+}
+
+
+def check_values(raw: pl.DataFrame, path: str | Path, first_line: int | None) -> None:
+    """Raise InputError on the first invalid or missing value, naming where it is."""
+    for key, (pattern, expected, required) in CHECKS.items():
+        column = pl.col(key)
+        bad = ~column.str.contains(pattern)
+        bad = (bad | column.is_null()) if required else (bad & column.is_not_null())
+        offenders = raw.with_row_index("_row").filter(bad.fill_null(True)).head(1)
+        if offenders.height:
+            row = offenders.row(0, named=True)
+            value = row[key]
+            ident = f"invoice #{row['_row'] + 1}" + (f" (id {row['id']})" if key != "id" else "")
+            raise InputError(
+                f"{ident}: {'missing' if value is None else 'unexpected'} {key}",
+                file=path, line=None if first_line is None else row["_row"] + first_line,
+                column=key, value=value, expected=expected)
+
+
+def check_unique_ids(invoices: pl.DataFrame, path: str | Path) -> None:
+    twice = invoices.filter(pl.col("invoice_id").is_duplicated()).head(1)
+    if twice.height:
+        raise InputError("the same invoice appears twice (pages read while Dolibarr changed?)",
+                         file=path, column="id", value=str(twice["invoice_id"][0]),
+                         expected="each invoice once; fetch the snapshot again")
+
+
+# --- the frame ------------------------------------------------------------------------------
+
+def parse_invoices(raw: pl.DataFrame, thirdparties: pl.DataFrame, *,
+                   timezone: str | None = None, path: str | Path = INVOICES_FILE,
+                   first_line: int | None = None) -> pl.DataFrame:
+    """Text columns of invoice objects (+ `id`/`name` of third parties) -> INVOICES."""
+    raw = raw.with_columns(
+        pl.coalesce(pl.col(key), pl.col(fallback)).alias(key)
+        for key, fallback in FALLBACK_KEYS.items() if fallback in raw.columns)
+    raw = raw.with_columns(_blank_as_null(key) for key in
+                           ("ref_client", "close_code", "date_lim_reglement",
+                            "multicurrency_code", "mode_reglement_code"))
+    check_values(raw, path, first_line)
+    whole = lambda key: pl.col(key).str.strip_chars().cast(pl.Int64)  # noqa: E731
+    invoices = raw.select(
+        invoice_id=whole("id"),
+        invoice_ref=pl.col("ref"),
+        ref_client=pl.col("ref_client"),
+        socid=whole("socid"),
+        type=whole("type"),
+        status=whole("status"),
+        paid=pl.col("paye").is_in(["1", "true"]),
+        close_code=pl.col("close_code"),
+        total_cents=cents(pl.col("total_ttc")),
+        paid_cents=cents(pl.col("totalpaid")),
+        remaining_cents=cents(pl.col("remaintopay")),
+        invoice_date=calendar_date(whole("date"), timezone),
+        due_date=calendar_date(whole("date_lim_reglement"), timezone),
+        currency=pl.col("multicurrency_code"),
+        payment_mode=pl.col("mode_reglement_code"),
+    )
+    check_unique_ids(invoices, path)
+    names = customer_names(thirdparties)
+    joined = invoices.join(names, on="socid", how="left")
+    return joined.select(list(INVOICES)).sort("invoice_id").cast(INVOICES)
+
+
+def customer_names(thirdparties: pl.DataFrame) -> pl.DataFrame:
+    """socid -> customer_name, from third-party objects' `id` and `name`."""
+    return (thirdparties
+            .filter(pl.col("id").str.contains(WHOLE))
+            .select(socid=pl.col("id").str.strip_chars().cast(pl.Int64),
+                    customer_name=pl.col("name"))
+            .unique("socid", keep="first", maintain_order=True))
+
+
+def _blank_as_null(key: str) -> pl.Expr:
+    column = pl.col(key)
+    return pl.when(column.str.strip_chars() == "").then(None).otherwise(column).alias(key)
+
+
+# --- the snapshot folder and the window ------------------------------------------------------
+
+def load_snapshot(folder: str | Path, timezone: str | None = None) -> pl.DataFrame:
+    """invoices.json and thirdparties.json of a snapshot folder as the INVOICES frame."""
+    folder = Path(folder)
+    invoices_path = folder / INVOICES_FILE
+    raw, first_line = read_objects(invoices_path, INVOICE_PROPERTIES + tuple(FALLBACK_KEYS.values()))
+    thirdparties, _ = read_objects(folder / THIRDPARTIES_FILE, THIRDPARTY_PROPERTIES)
+    return parse_invoices(raw, thirdparties, timezone=usable_timezone(timezone),
+                          path=invoices_path, first_line=first_line)
+
+
+def window_start(date_from: date, lookback_days: int) -> date:
+    return date_from - timedelta(days=lookback_days)
+
+
+def in_window(invoices: pl.DataFrame, date_from: date, date_to: date,
+              lookback_days: int) -> pl.DataFrame:
+    """The invoices a reconciliation of FROM..TO needs: dated from FROM - lookback to TO,
+    plus every one still unpaid (status 1) whatever its date. The same rule as the
+    fetch's sqlfilters, so applying it to a fetched snapshot changes nothing."""
+    dated = pl.col("invoice_date").is_between(window_start(date_from, lookback_days), date_to)
+    return invoices.filter(dated | (pl.col("status") == 1))
