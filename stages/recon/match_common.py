@@ -129,9 +129,14 @@ def signed_eur(cents: pl.Expr) -> pl.Expr:
     return pl.when(cents > 0).then(pl.lit("+") + eur(cents)).otherwise(eur(cents))
 
 
-def days_text(days: pl.Expr) -> pl.Expr:
+def plural(count: pl.Expr, word: str) -> pl.Expr:
     """'1 day' / 'N days'."""
-    return fmt("{} day{}", days, pl.when(days.abs() == 1).then(pl.lit("")).otherwise(pl.lit("s")))
+    return fmt("{} {}{}", count, pl.lit(word),
+               pl.when(count.abs() == 1).then(pl.lit("")).otherwise(pl.lit("s")))
+
+
+def days_text(days: pl.Expr) -> pl.Expr:
+    return plural(days, "day")
 
 
 def empty_to_null(text: pl.Expr) -> pl.Expr:

@@ -69,8 +69,8 @@ def _open_without_gc(invoices: pl.DataFrame, linked: pl.Series, candidates: pl.S
     rows = invoices.filter(
         pl.col("eligible") & ~pl.col("settled")
         & (pl.col("invoice_date") <= date_to).fill_null(True)
-        & ~pl.col("invoice_id").is_in(linked)
-        & ~pl.col("ref_key").is_in(candidates)
+        & ~pl.col("invoice_id").is_in(linked.implode())
+        & ~pl.col("ref_key").is_in(candidates.implode())
     )
     return rows.with_columns(
         flag=pl.lit(OPEN_NO_GC),

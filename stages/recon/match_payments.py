@@ -104,8 +104,8 @@ def prepare_payments(payments: pl.DataFrame, invoices: pl.DataFrame,
         state=state_group(pl.col("status")),
         refunded_cents=pl.col("amount_refunded_cents").fill_null(0),
         created_date=pl.col("created_at").dt.date(),
-        desc_exact=(desc != "") & desc.is_in(known_refs),
-        ref_exact=(ref != "") & ref.is_in(known_refs),
+        desc_exact=(desc != "") & desc.is_in(known_refs.implode()),
+        ref_exact=(ref != "") & ref.is_in(known_refs.implode()),
         desc_named=_named_refs(desc, settings),
         ref_named=_named_refs(ref, settings),
     )
@@ -258,7 +258,7 @@ def _soft_rule(payments: pl.DataFrame, invoices: pl.DataFrame, consumed: pl.Seri
         (pl.col("rule") == NONE) & ~pl.col("conflict") & (pl.col("state") != FAILED)
         & pl.col("charge_date").is_not_null()
     ).select("gc_payment_id", "amount_cents", "charge_date", pay_name="customer_name")
-    invs = invoices.filter(pl.col("eligible") & ~pl.col("invoice_id").is_in(consumed)).select(
+    invs = invoices.filter(pl.col("eligible") & ~pl.col("invoice_id").is_in(consumed.implode())).select(
         "invoice_id", "invoice_ref", "total_cents", "invoice_date", "due_date",
         inv_name="customer_name")
     keys = _name_keys(pays["pay_name"], invs["inv_name"], settings=settings)
@@ -393,7 +393,9 @@ def _rule_evidence() -> pl.Expr:
     """Where the ref was found (soft and multi rows carry theirs from the rule)."""
     ref, rule = pl.col("linked_ref"), pl.col("match_type")
     return (
-        pl.when(rule == EXACT).then(fmt("the description '{}' is the invoice ref", ref))
+        pl.when(rule == EXACT).then(fmt(
+            "the description '{}' is the invoice ref {} (case and spaces aside)",
+            pl.col("description").str.strip_chars(), ref))
         .when(rule == IN_DESCRIPTION).then(fmt(
             "invoice ref {} found as a whole word in the description '{}'", ref,
             pl.col("description").str.strip_chars()))
@@ -434,10 +436,10 @@ def _link_evidence() -> pl.Expr:
 def _judge_unlinked(left: pl.DataFrame, payments: pl.DataFrame,
                     linked_ids: pl.Series) -> pl.DataFrame:
     """Payments with no link: the rule's abstention, or GC_UNMATCHED when no rule applied."""
-    judged = left.filter(~pl.col("gc_payment_id").is_in(linked_ids))
+    judged = left.filter(~pl.col("gc_payment_id").is_in(linked_ids.implode()))
     judged = judged.unique("gc_payment_id", keep="first", maintain_order=True)
-    rest = payments.filter(~pl.col("gc_payment_id").is_in(linked_ids)
-                           & ~pl.col("gc_payment_id").is_in(judged["gc_payment_id"]))
+    rest = payments.filter(~pl.col("gc_payment_id").is_in(linked_ids.implode())
+                           & ~pl.col("gc_payment_id").is_in(judged["gc_payment_id"].implode()))
     unmatched = rest.select(
         "gc_payment_id", flag=pl.lit(UNMATCHED), match_type=pl.lit(NONE),
         invoice_ref=pl.lit(None, pl.String),

@@ -36,7 +36,8 @@ from datetime import date
 
 import polars as pl
 
-from recon.match_common import Settings, days_text, empty_to_null, eur, fmt, signed_eur
+from recon.match_common import (Settings, days_text, empty_to_null, eur, fmt, plural,
+                                signed_eur)
 from recon.schemas import PASS3
 
 BY_REFERENCE, BY_AMOUNT_DATE, NONE = "reference_in_label", "amount_date", "none"
@@ -154,8 +155,8 @@ def match_payouts(payouts: pl.DataFrame, items: pl.DataFrame, payments: pl.DataF
     taken_payouts = strong["payout_id"]
     taken_lines = strong["candidates"].explode()
     fallback = _decide(
-        _amount_date_pairs(payouts.filter(~pl.col("payout_id").is_in(taken_payouts)),
-                           credits.filter(~pl.col("bank_transaction_id").is_in(taken_lines)),
+        _amount_date_pairs(payouts.filter(~pl.col("payout_id").is_in(taken_payouts.implode())),
+                           credits.filter(~pl.col("bank_transaction_id").is_in(taken_lines.implode())),
                            settings.payout_date_tolerance_days),
         BY_AMOUNT_DATE)
     decided = pl.concat([strong, fallback], how="diagonal_relaxed")
@@ -282,8 +283,8 @@ def _fees_explanation(rows: pl.DataFrame, items: pl.DataFrame, pass1: pl.DataFra
     unexplained = gap + pl.col("debits_cents").fill_null(0)
     app = pl.col("app_fee_debit_cents").fill_null(0) - pl.col("app_fee_credit_cents").fill_null(0)
     check = fmt(
-        "gross {} ({} payments) - net {} = {}; export fees {} - {} given back{} = {}",
-        eur(pl.col("gross_cents")), pl.col("payments_count"), eur(pl.col("net_cents")),
+        "gross {} ({}) - net {} = {}; export fees {} - {} given back{} = {}",
+        eur(pl.col("gross_cents")), plural(pl.col("payments_count"), "payment"), eur(pl.col("net_cents")),
         eur(pl.col("deducted_cents")), eur(pl.col("transaction_fee_debit_cents").fill_null(0)),
         eur(pl.col("transaction_fee_credit_cents").fill_null(0)),
         pl.when(app != 0).then(fmt(" + app fees {}", eur(app))).otherwise(pl.lit("")),
@@ -337,7 +338,7 @@ def _breakdown_lines(items: pl.DataFrame, pass1: pl.DataFrame) -> pl.DataFrame:
 def _unmatched_credits(credits: pl.DataFrame, consumed: pl.Series, date_from: date,
                        date_to: date) -> pl.DataFrame:
     rows = credits.filter(
-        pl.col("gocardless_looking") & ~pl.col("bank_transaction_id").is_in(consumed)
+        pl.col("gocardless_looking") & ~pl.col("bank_transaction_id").is_in(consumed.implode())
         & pl.col("operation_date").is_between(date_from, date_to))
     return rows.select(
         "bank_transaction_id",

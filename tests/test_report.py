@@ -1,0 +1,124 @@
+"""Report: the CSV contracts, the money chain and the terminal summary."""
+import csv
+from datetime import date
+
+import polars as pl
+
+import report
+from matching_frames import FROM, SETTINGS, TO, bank, invoices, paid, payments, payouts, payout_items
+from recon.match_invoices import audit_invoices
+from recon.match_payments import match_payments
+from recon.match_payouts import match_payouts
+
+
+def passes():
+    """A small month: one payment matched and in the bank, one fix candidate whose payout
+    is pending, one failed collection, one open invoice without payment, a draft, and a
+    GoCardless credit that no payout explains."""
+    invs = invoices(paid(invoice_ref="FA2601-0001"),
+                    {"invoice_ref": "FA2601-0002", "total_cents": 5000, "remaining_cents": 5000},
+                    {"invoice_ref": "FA2601-0003"},
+                    {"invoice_ref": "FA2601-0004", "due_date": date(2026, 1, 30)},
+                    {"invoice_ref": "(PROV5)", "status": 0})
+    pays = payments(
+        {"gc_payment_id": "PM_A", "description": "FA2601-0001", "payout_id": "PO0001"},
+        {"gc_payment_id": "PM_B", "description": "FA2601-0002", "amount_cents": 5000,
+         "payout_id": "PO0002"},
+        {"gc_payment_id": "PM_C", "description": "FA2601-0003", "status": "failed"},
+    )
+    pos = payouts({}, {"amount_cents": 4900, "transaction_fee_debit_cents": 100,
+                       "status": "pending", "arrival_date": None})
+    lines = bank({"label": "GOCARDLESS SHOP-REF001"},
+                 {"label": "GOCARDLESS SHOP-OLD", "amount_cents": 3715,
+                  "operation_date": date(2026, 1, 3)})
+    p1 = match_payments(pays, invs, SETTINGS, FROM, TO)
+    p2 = audit_invoices(invs, p1, FROM, TO)
+    p3 = match_payouts(pos, payout_items().clear(), pays, lines, p1, SETTINGS, FROM, TO)
+    return p1, p2, p3
+
+
+def test_reconciliation_rows_amounts_and_the_money_chain():
+    table = report.reconciliation_table(*passes())
+    assert table.columns == report.RECONCILIATION_COLUMNS
+    assert table.select("flag", "invoice_ref", "gc_payment_id", "row_kind", "payment_amount_eur",
+                        "invoice_remaining_eur", "days_past_due", "payout_id",
+                        "bank_transaction_id", "money_in_bank").rows() == [
+        ("MATCHED", "FA2601-0001", "PM_A", "payment", "100.00", "0.00", None, "PO0001",
+         "bank-1", "yes"),
+        ("GC_PAID_DOLIBARR_OPEN", "FA2601-0002", "PM_B", "payment", "50.00", "50.00", None,
+         "PO0002", None, "pending"),
+        ("GC_FAILED", "FA2601-0003", "PM_C", "payment", "100.00", "100.00", None, None, None,
+         "no"),
+        ("DOLIBARR_OPEN_NO_GC", "FA2601-0004", None, "invoice", None, "100.00", 10, None, None,
+         "no"),
+        ("EXCLUDED_DRAFT", "(PROV5)", None, "invoice", None, "100.00", None, None, None, None),
+    ]
+
+
+def test_payouts_table_joins_two_flags_of_one_payout():
+    table = report.payouts_table(passes()[2])
+    assert table.columns == report.PAYOUTS_COLUMNS == [
+        "payout_id", "reference", "gross_eur", "fees_eur", "net_eur", "arrival_date",
+        "bank_transaction_id", "bank_date", "bank_label", "bank_amount_eur", "match_type",
+        "flag", "explanation"]
+    assert table.select("payout_id", "gross_eur", "fees_eur", "net_eur", "bank_amount_eur",
+                        "match_type", "flag").rows() == [
+        ("PO0001", "100.00", "2.00", "98.00", "98.00", "reference_in_label", "PAYOUT_MATCHED"),
+        ("PO0002", "50.00", "1.00", "49.00", None, "none", "PAYOUT_NOT_IN_BANK"),
+        (None, None, None, None, "37.15", "none", "BANK_CREDIT_UNMATCHED"),
+    ]
+    assert table["explanation"][0].endswith("; fees: gross 100.00 (1 payment) - net 98.00 = "
+                                            "2.00; export fees 2.00 - 0.00 given back = 2.00: "
+                                            "they agree")
+    p3 = passes()[2].with_columns(fees_flag=pl.lit("FEES_MISMATCH"))
+    assert report.payouts_table(p3)["flag"][0] == "PAYOUT_MATCHED;FEES_MISMATCH"
+
+
+def test_summary_counts_totals_and_action_lines():
+    text = report.summary_text(*passes(), FROM, TO)
+    lines = text.splitlines()
+    assert lines[0] == "Reconciliation 2026-01-01 .. 2026-02-09"
+    table = lines[lines.index(f"{'flag':<26}{'count':>8}{'total EUR':>16}") + 1:]
+    assert table[:9] == [
+        f"{'MATCHED':<26}{1:>8}{'100.00':>16}",
+        f"{'GC_PAID_DOLIBARR_OPEN':<26}{1:>8}{'50.00':>16}",
+        f"{'GC_FAILED':<26}{1:>8}{'100.00':>16}",
+        f"{'DOLIBARR_OPEN_NO_GC':<26}{1:>8}{'100.00':>16}",
+        f"{'EXCLUDED_DRAFT':<26}{1:>8}{'100.00':>16}",
+        f"{'PAYOUT_MATCHED':<26}{1:>8}{'98.00':>16}",
+        f"{'PAYOUT_NOT_IN_BANK':<26}{1:>8}{'49.00':>16}",
+        f"{'BANK_CREDIT_UNMATCHED':<26}{1:>8}{'37.15':>16}",
+        "",
+    ]
+    assert ("Payments whose money reached the bank: yes 1 (100.00 EUR), pending 1 (50.00 EUR), "
+            "no 1 (100.00 EUR)") in lines
+    assert "  FA2601-0002 <- PM_B 50.00 EUR paid_out (Client Durand) [ref_exact]" in lines
+    assert "  FA2601-0004 100.00 EUR (DURAND Client), 10 days past due" in lines
+    actions = text.split("Needs action:")[1]
+    assert [line.split(" (")[0] for line in actions.splitlines() if line and line[0] != " "] == [
+        "GC_PAID_DOLIBARR_OPEN", "GC_FAILED", "DOLIBARR_OPEN_NO_GC", "PAYOUT_NOT_IN_BANK",
+        "BANK_CREDIT_UNMATCHED"]
+
+
+def test_money_text_is_made_from_integer_cents():
+    assert [report._money(c) for c in (0, 5, -50, 123456789)] == [
+        "0.00", "0.05", "-0.50", "1 234 567.89"]
+
+
+def test_script_writes_the_window_named_files_and_prints_the_summary(tmp_path, capsys):
+    p1, p2, p3 = passes()
+    paths = []
+    for name, frame in (("pass1", p1), ("pass2", p2), ("pass3", p3)):
+        paths.append(tmp_path / f"{name}.parquet")
+        frame.write_parquet(paths[-1])
+    out = tmp_path / "out"
+    report.main(["--pass1", str(paths[0]), "--pass2", str(paths[1]), "--pass3", str(paths[2]),
+                 "--from", "2026-01-01", "--to", "2026-02-09", "--out-dir", str(out)])
+    assert sorted(p.name for p in out.iterdir()) == [
+        "payouts_fees_2026-01-01_2026-02-09.csv", "reconciliation_2026-01-01_2026-02-09.csv",
+        "summary_2026-01-01_2026-02-09.txt"]
+    summary = (out / "summary_2026-01-01_2026-02-09.txt").read_text(encoding="utf-8")
+    assert capsys.readouterr().out == summary
+    with open(out / "reconciliation_2026-01-01_2026-02-09.csv", newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    assert rows[0] == report.RECONCILIATION_COLUMNS and len(rows) == 6
