@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import sys
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
@@ -455,7 +456,7 @@ def _server_message(response: requests.Response) -> tuple[str, bool]:
     try:
         body = response.json()
     except ValueError:
-        return _snippet(response.text, 200), False
+        return _snippet(re.sub(r"<[^>]*>", " ", response.text), 200), False  # HTML: its text
     if isinstance(body, dict) and isinstance(body.get("error"), dict):
         return str(body["error"].get("message") or ""), True
     return _snippet(response.text, 200), True
