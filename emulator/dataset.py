@@ -239,10 +239,6 @@ class Dataset:
             view[field] = local_midnight(day, zone)
         return view
 
-    def thirdparty_name(self, socid) -> str | None:
-        party = self.thirdparties.get(int(socid)) if str(socid or "").isdigit() else None
-        return None if party is None else party.get("name")
-
     def bank_account_ids(self) -> set[int]:
         return {int(a["id"]) for a in self.bankaccounts if str(a.get("id", "")).isdigit()}
 

@@ -18,13 +18,20 @@ STATUS_FILTER = {"draft": 0, "unpaid": 1, "paid": 2, "cancelled": 3}
 
 @dataclass
 class InvoiceRow:
-    """One row of the SQL the list runs: llx_facture t INNER JOIN llx_societe s."""
+    """One row of the SQL the list runs: llx_facture t INNER JOIN llx_societe s.
+
+    `obj` and `days` are the stored dicts themselves, so a row always shows the current
+    state and the list of rows can be built once."""
 
     id: int
     obj: dict
     days: dict[str, date]
-    customer_name: str | None
+    names: dict[str, str]
     zone: ZoneInfo
+
+    @property
+    def customer_name(self) -> str | None:
+        return self.names.get(str(self.obj.get("socid")))
 
     def local(self, *fields: str) -> datetime | None:
         """A DATETIME column: the first timestamp field present, as server-local time."""
@@ -78,9 +85,12 @@ def columns_for(ctx: Context) -> dict[str, Column]:
 
 
 def rows_of(ctx: Context) -> list[InvoiceRow]:
-    data = ctx.data
-    return [InvoiceRow(i, o, data.days[i], data.thirdparty_name(o.get("socid")), ctx.zone)
-            for i, o in data.invoices.items()]
+    """All rows in t.rowid order (built on first use: invoices are never added or removed)."""
+    if ctx.invoice_rows is None:
+        data = ctx.data
+        names = {str(i): party.get("name") for i, party in data.thirdparties.items()}
+        ctx.invoice_rows = [InvoiceRow(i, o, data.days[i], names, ctx.zone) for i, o in data.invoices.items()]
+    return ctx.invoice_rows
 
 
 def list_invoices(ctx: Context, query: dict):

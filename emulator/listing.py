@@ -28,6 +28,8 @@ def sort_rows(rows: list, sortfield: str, sortorder: str, columns: dict[str, Col
     """ORDER BY as given (comma lists allowed); NULLs first ascending; ties keep id order."""
     fields = [f.strip() for f in sortfield.split(",") if f.strip()]
     orders = [o.strip().upper() for o in sortorder.split(",")]
+    if [f.lower() for f in fields] == ["t.rowid"] and "t.rowid" in columns:  # rows come in id order
+        return rows[::-1] if orders[0] == "DESC" else rows
     for position in range(len(fields) - 1, -1, -1):
         column = columns.get(fields[position].lower())
         if column is None:

@@ -19,6 +19,7 @@ class Context:
     legacy: bool = False
     production: bool = False
     lock: threading.RLock = field(default_factory=threading.RLock)
+    invoice_rows: list | None = None  # cache of invoices.rows_of()
 
     @property
     def version(self) -> str:
