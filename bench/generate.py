@@ -4,7 +4,7 @@
 
     raw/gocardless/  payments export (N rows), payouts export (N/10), payout breakdown
     raw/shine/       Shine export, current 18-column layout (N lines)
-    dolibarr/        snapshot folder: invoices.json (N), thirdparties.json, snapshot.json
+    dolibarr/        snapshot folder: invoices.json (N), thirdparties.json, meta.json
 
 The files follow the real formats of tests/data/formats (same headers, quoting, encodings,
 decimal commas) and the Dolibarr snapshot is in its slim form: only the properties
@@ -23,6 +23,7 @@ else is polars expressions, so a size and a seed always give the same bytes.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import random
 import shutil
@@ -100,12 +101,21 @@ VENDORS = [  # everyday non-GoCardless lines: type, label, counterparty, cents f
     ("Virement", "Virement de {client} - règlement facture", "{client}", 1000, 300000),
     ("Commission", "Commission virement instantané", "Shine", -50, -50),
 ]
-INVOICE_JSON_KEYS = (  # the slim snapshot, in the API object's own key order
-    "id", "ref", "statut", "status", "multicurrency_code", "total_ttc", "totalpaid",
-    "type", "socid", "paye", "date", "date_lim_reglement", "mode_reglement_code",
-    "totaldeposits", "totalcreditnotes", "remaintopay", "ref_client", "close_code",
+# The slim snapshot holds exactly the properties fetch_dolibarr asks for, in the order the
+# API puts them in an object (API_FACTS.md §5: `properties=` keeps the object's own order).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "stages"))
+from recon.invoices import INVOICE_PROPERTIES, THIRDPARTY_PROPERTIES  # noqa: E402
+
+API_INVOICE_ORDER = (
+    "id", "ref", "statut", "status", "multicurrency_code", "total_ttc", "totalpaid", "type",
+    "socid", "paye", "date", "date_lim_reglement", "mode_reglement_code", "totaldeposits",
+    "totalcreditnotes", "remaintopay", "ref_client", "close_code",
 )
-THIRDPARTY_JSON_KEYS = ("id", "name", "name_alias", "email")
+API_THIRDPARTY_ORDER = ("id", "name", "name_alias", "email")
+INVOICE_JSON_KEYS = tuple(k for k in API_INVOICE_ORDER if k in INVOICE_PROPERTIES)
+THIRDPARTY_JSON_KEYS = tuple(k for k in API_THIRDPARTY_ORDER if k in THIRDPARTY_PROPERTIES)
+assert set(INVOICE_JSON_KEYS) == set(INVOICE_PROPERTIES), "fetch_dolibarr asks for a key the bench does not write"
+assert set(THIRDPARTY_JSON_KEYS) == set(THIRDPARTY_PROPERTIES), "fetch_dolibarr asks for a key the bench does not write"
 
 GC_PAYMENT_COLUMNS = [
     "id", "created_at", "charge_date", "amount", "description", "currency", "status",
@@ -948,12 +958,23 @@ def write_snapshot(invoices: pl.DataFrame, customers: pl.DataFrame, folder: Path
                      folder / "invoices.json")
     write_json_array(customers.select(json_object(thirdparty_fields, THIRDPARTY_JSON_KEYS)).to_series(),
                      folder / "thirdparties.json")
-    meta = {
+    meta = {  # as fetch_dolibarr writes meta.json beside a fetched snapshot
         "from": WINDOW_FROM.isoformat(), "to": WINDOW_TO.isoformat(),
         "dolibarr_version": "23.0.0-beta", "timezone": "UTC",
-        "fetched_at": f"{EXPORT_DATE.isoformat()}T08:00:00Z", "source": "bench/generate.py",
+        "fetched_at": f"{EXPORT_DATE.isoformat()}T08:00:00+00:00",
+        "invoices": invoices.height, "thirdparties": customers.height,
+        "sha256": {name: sha256(folder / name) for name in ("invoices.json", "thirdparties.json")},
+        "source": "bench/generate.py (synthetic)",
     }
-    (folder / "snapshot.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    (folder / "meta.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 # --- the whole month ---------------------------------------------------------------------

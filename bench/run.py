@@ -14,20 +14,21 @@ unless --keep; the table is also written as OUT/run/<size>/results.json.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
-import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 import shutil
+from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = ROOT / "bench" / "out"
 sys.path.insert(0, str(ROOT / "bench"))
 
 import generate  # noqa: E402  (bench/ is not a package)
+import polars as pl  # noqa: E402
 
 TARGET_SECONDS, TARGET_PEAK_MB = 15.0, 3 * 1024  # at 1,000,000 invoices, 2 cores
 SMOKE_INVOICES = 2_000
@@ -127,8 +128,6 @@ def run_process(argv: list[str], env: dict[str, str], log: Path) -> tuple[int, f
 
 def count_rows(path: Path) -> int | None:
     """Rows of a stage output (Parquet from its metadata, CSV without its header, text lines)."""
-    import polars as pl
-
     if not path.is_file():
         return None
     if path.suffix == ".parquet":
@@ -140,7 +139,9 @@ def count_rows(path: Path) -> int | None:
 
 def prepare_data(out: Path, invoices: int, seed: int) -> tuple[Path, dict, float | None]:
     """The cached month for this size and seed, generated (in its own process) if missing."""
-    data = out / "data" / f"{invoices}-{seed}"
+    # The generator's own hash is part of the cache key: a changed generator regenerates.
+    version = hashlib.sha256((ROOT / "bench" / "generate.py").read_bytes()).hexdigest()[:8]
+    data = out / "data" / f"{invoices}-{seed}-{version}"
     manifest = data / "manifest.json"
     seconds = None
     if not manifest.is_file():
