@@ -175,8 +175,8 @@ def build_invoice(template: dict, row: tuple, ids: dict[str, int], party_ids: di
     })
     invoice["status"] = invoice["statut"]
     if state == "credit_note":
-        invoice.update({"mode_reglement_id": "2", "mode_reglement_code": "VIR", "cond_reglement_id": "1",
-                        "cond_reglement_code": "RECEP", "cond_reglement_doc": "Due upon receipt"})
+        invoice.update({"cond_reglement_id": "1", "cond_reglement_code": "RECEP",
+                        "cond_reglement_doc": "Due upon receipt"})
     return invoice
 
 

@@ -46,7 +46,11 @@ def main(argv: list[str] | None = None) -> int:
         if command:
             print(f"Dolibarr emulator on {url} serving {args.data}", file=sys.stderr)
             env = dict(os.environ, DOLIBARR_URL=url, DOLIBARR_API_KEY=args.api_key)
-            return subprocess.call(command, env=env)
+            try:
+                return subprocess.call(command, env=env)
+            except OSError as exc:
+                print(f"error: cannot run {command[0]!r}: {exc}", file=sys.stderr)
+                return 127
         print(url, flush=True)
         while True:
             time.sleep(3600)
