@@ -76,8 +76,8 @@ def test_yes_no():
     ("parse/breakdown_excel.csv", GC_BREAKDOWN_EXPORT, "cp1252"),
     ("parse/shine_spreadsheet.csv", SHINE_EXPORT, "utf-8"),
 ])
-def test_exports_are_recognised_by_their_header(shared_datadir, name, kind, encoding):
-    export = csvread.sniff(shared_datadir / name)
+def test_exports_are_recognised_by_their_header(lazy_shared_datadir, name, kind, encoding):
+    export = csvread.sniff(lazy_shared_datadir / name)
     assert (export.kind, export.encoding, export.header_lines) == (kind, encoding, 1)
 
 
@@ -183,10 +183,10 @@ def test_windows_1252_found_after_the_first_64_kib(tmp_path):
     assert df["source_line"][-1] == 2002
 
 
-def test_utf8_with_bom_and_windows_1252_give_the_same_text(shared_datadir):
+def test_utf8_with_bom_and_windows_1252_give_the_same_text(lazy_shared_datadir):
     fields = {"comment": Field("Commentaire"), "label": Field("Libellé")}
-    utf8 = read(shared_datadir / "formats" / "shine.csv", fields)
-    cp1252 = read(shared_datadir / "formats" / "shine_cp1252.csv", fields)
+    utf8 = read(lazy_shared_datadir / "formats/shine.csv", fields)
+    cp1252 = read(lazy_shared_datadir / "formats/shine_cp1252.csv", fields)
     assert utf8.equals(cp1252)
     assert "Hébergement site – nœud VPS" in utf8["comment"].to_list()
     assert "Perso - à rembourser (7,80 €)" in utf8["comment"].to_list()

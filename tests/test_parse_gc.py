@@ -64,10 +64,10 @@ def folder(tmp_path, *sources, names=None):
 
 
 @pytest.fixture
-def payments(shared_datadir, tmp_path):
-    gc = folder(tmp_path, shared_datadir / "formats" / "gocardless_payments.csv",
-                shared_datadir / "formats" / "gocardless_payouts.csv",
-                shared_datadir / "formats" / "gocardless_payout_transactions.csv",
+def payments(lazy_shared_datadir, tmp_path):
+    gc = folder(tmp_path, lazy_shared_datadir / "formats/gocardless_payments.csv",
+                lazy_shared_datadir / "formats/gocardless_payouts.csv",
+                lazy_shared_datadir / "formats/gocardless_payout_transactions.csv",
                 names=[PAYMENTS_NAME, "payouts-export-EX01.csv", "payout-transactions-EX02.csv"])
     return parse_gc.parse_payments(gc)
 
@@ -124,40 +124,40 @@ def comparable(df):
     "payments_identical_duplicate.csv",
     "payments_extra_columns.csv",  # one more column, holding a comma and a line break
 ])
-def test_variants_give_the_same_payments(shared_datadir, tmp_path, payments, variant):
-    got = parse_gc.parse_payments(folder(tmp_path, shared_datadir / "parse" / variant))
+def test_variants_give_the_same_payments(lazy_shared_datadir, tmp_path, payments, variant):
+    got = parse_gc.parse_payments(folder(tmp_path, lazy_shared_datadir / f"parse/{variant}"))
     assert comparable(got).equals(comparable(payments))
 
 
-def test_excel_timestamps_keep_the_minute(shared_datadir, tmp_path, payments):
-    got = parse_gc.parse_payments(folder(tmp_path, shared_datadir / "parse" / "payments_excel.csv"))
+def test_excel_timestamps_keep_the_minute(lazy_shared_datadir, tmp_path, payments):
+    got = parse_gc.parse_payments(folder(tmp_path, lazy_shared_datadir / "parse/payments_excel.csv"))
     assert got["created_at"].equals(payments["created_at"].dt.truncate("1m"))
 
 
-def test_line_numbers_count_the_line_break_inside_a_field(shared_datadir, tmp_path):
+def test_line_numbers_count_the_line_break_inside_a_field(lazy_shared_datadir, tmp_path):
     got = parse_gc.parse_payments(
-        folder(tmp_path, shared_datadir / "parse" / "payments_extra_columns.csv"))
+        folder(tmp_path, lazy_shared_datadir / "parse/payments_extra_columns.csv"))
     assert got["source_line"].to_list() == [2, 3, 4] + list(range(6, 31))
 
 
-def test_older_exports_without_fee_tax(shared_datadir, tmp_path, payments):
+def test_older_exports_without_fee_tax(lazy_shared_datadir, tmp_path, payments):
     got = parse_gc.parse_payments(
-        folder(tmp_path, shared_datadir / "parse" / "payments_without_fee_tax.csv"))
+        folder(tmp_path, lazy_shared_datadir / "parse/payments_without_fee_tax.csv"))
     assert got["transaction_fee_tax_cents"].null_count() == 28
     assert comparable(got).drop("transaction_fee_tax_cents").equals(
         comparable(payments).drop("transaction_fee_tax_cents"))
 
 
-def test_header_only_export_gives_an_empty_table(shared_datadir, tmp_path):
-    gc = folder(tmp_path, shared_datadir / "parse" / "payments_header_only.csv")
+def test_header_only_export_gives_an_empty_table(lazy_shared_datadir, tmp_path):
+    gc = folder(tmp_path, lazy_shared_datadir / "parse/payments_header_only.csv")
     out = tmp_path / "out" / "gc_payments.parquet"
     parse_gc.main(["--input-dir", str(gc), "--out", str(out)])
     assert pl.read_parquet(out).schema == pl.Schema(GC_PAYMENTS)
     assert pl.read_parquet(out).height == 0
 
 
-def test_no_payments_export_gives_an_empty_table_and_says_so(shared_datadir, tmp_path, capsys):
-    gc = folder(tmp_path, shared_datadir / "formats" / "gocardless_payouts.csv",
+def test_no_payments_export_gives_an_empty_table_and_says_so(lazy_shared_datadir, tmp_path, capsys):
+    gc = folder(tmp_path, lazy_shared_datadir / "formats/gocardless_payouts.csv",
                 names=["payouts-export-EX01.csv"])
     out = tmp_path / "gc_payments.parquet"
     parse_gc.main(["--input-dir", str(gc), "--out", str(out)])
@@ -165,9 +165,9 @@ def test_no_payments_export_gives_an_empty_table_and_says_so(shared_datadir, tmp
     assert "no GoCardless payments export found" in capsys.readouterr().err
 
 
-def test_overlapping_exports_newest_wins(shared_datadir, tmp_path, capsys):
+def test_overlapping_exports_newest_wins(lazy_shared_datadir, tmp_path, capsys):
     """Statuses move after the fact: paid_out in January's download, charged_back later."""
-    sample = (shared_datadir / "formats" / "gocardless_payments.csv").read_text()
+    sample = (lazy_shared_datadir / "formats/gocardless_payments.csv").read_text()
     gc = tmp_path / "gocardless"
     gc.mkdir()
     old, new = gc / "payments_index-export-EX0001.csv", gc / "payments_index-export-EX0002.csv"
@@ -212,9 +212,9 @@ BAD = [
 
 
 @pytest.mark.parametrize("name, line, column, value, message", BAD, ids=[b[0] for b in BAD])
-def test_bad_input_is_named_and_nothing_is_written(shared_datadir, tmp_path, name, line,
+def test_bad_input_is_named_and_nothing_is_written(lazy_shared_datadir, tmp_path, name, line,
                                                     column, value, message):
-    gc = folder(tmp_path, shared_datadir / "parse" / name, names=[name])
+    gc = folder(tmp_path, lazy_shared_datadir / f"parse/{name}", names=[name])
     out = tmp_path / "interim" / "gc_payments.parquet"
     with pytest.raises(InputError) as err:
         parse_gc.main(["--input-dir", str(gc), "--out", str(out)])
@@ -226,8 +226,8 @@ def test_bad_input_is_named_and_nothing_is_written(shared_datadir, tmp_path, nam
     assert not out.exists() and not (tmp_path / "interim").exists()
 
 
-def test_the_messages_read_as_sentences(shared_datadir, tmp_path):
-    gc = folder(tmp_path, shared_datadir / "parse" / "payments_unknown_status.csv")
+def test_the_messages_read_as_sentences(lazy_shared_datadir, tmp_path):
+    gc = folder(tmp_path, lazy_shared_datadir / "parse/payments_unknown_status.csv")
     with pytest.raises(InputError) as err:
         parse_gc.parse_payments(gc)
     assert str(err.value) == (
@@ -237,8 +237,8 @@ def test_the_messages_read_as_sentences(shared_datadir, tmp_path):
         "charged_back.")
 
 
-def test_a_shine_export_in_the_gocardless_folder_is_refused(shared_datadir, tmp_path):
-    gc = folder(tmp_path, shared_datadir / "formats" / "shine.csv", names=["BQ_2026.csv"])
+def test_a_shine_export_in_the_gocardless_folder_is_refused(lazy_shared_datadir, tmp_path):
+    gc = folder(tmp_path, lazy_shared_datadir / "formats/shine.csv", names=["BQ_2026.csv"])
     with pytest.raises(InputError, match="this is a Shine bank export, which does not belong"):
         parse_gc.parse_payments(gc)
 
@@ -248,15 +248,15 @@ def run_script(*args):
                           capture_output=True, text=True, cwd=REPO)
 
 
-def test_script_exit_codes_and_help(shared_datadir, tmp_path):
+def test_script_exit_codes_and_help(lazy_shared_datadir, tmp_path):
     assert "--input-dir" in run_script("--help").stdout
-    gc = folder(tmp_path, shared_datadir / "parse" / "payments_bad_amount.csv")
+    gc = folder(tmp_path, lazy_shared_datadir / "parse/payments_bad_amount.csv")
     out = tmp_path / "gc_payments.parquet"
     proc = run_script("--input-dir", str(gc), "--out", str(out))
     assert proc.returncode == 2 and not out.exists()
     assert proc.stderr.startswith("error: ") and "Traceback" not in proc.stderr
     assert "line 6, column 'amount': unreadable amount; found '5OO.00'" in proc.stderr
-    good = folder(tmp_path / "good", shared_datadir / "formats" / "gocardless_payments.csv")
+    good = folder(tmp_path / "good", lazy_shared_datadir / "formats/gocardless_payments.csv")
     proc = run_script("--input-dir", str(good), "--out", str(out))
     assert proc.returncode == 0, proc.stderr
     assert pl.read_parquet(out).height == 28

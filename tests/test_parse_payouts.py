@@ -41,8 +41,8 @@ def folder(tmp_path, files):
 
 
 @pytest.fixture
-def formats(shared_datadir):
-    return shared_datadir / "formats"
+def formats(lazy_shared_datadir):
+    return lazy_shared_datadir / "formats"
 
 
 @pytest.fixture
@@ -95,10 +95,10 @@ def test_breakdown_items(parsed):
         "PO000BS9HYBRA6", PO_D]
 
 
-def test_excel_resaved_exports_give_the_same_rows(parsed, tmp_path, shared_datadir):
+def test_excel_resaved_exports_give_the_same_rows(parsed, tmp_path, lazy_shared_datadir):
     payouts, items = parse_payouts.parse_payouts(folder(tmp_path, {
-        "payouts.csv": shared_datadir / "parse" / "payouts_excel.csv",
-        "transactions.csv": shared_datadir / "parse" / "breakdown_excel.csv",
+        "payouts.csv": lazy_shared_datadir / "parse/payouts_excel.csv",
+        "transactions.csv": lazy_shared_datadir / "parse/breakdown_excel.csv",
     }))
     same = ["source_file", "source_line"]
     assert payouts.drop(*same, "created_at").equals(parsed[0].drop(*same, "created_at"))
@@ -124,9 +124,9 @@ def test_an_empty_folder_gives_empty_tables(tmp_path, capsys):
     assert "no GoCardless payouts export found" in capsys.readouterr().err
 
 
-def test_unknown_status_and_nothing_written(shared_datadir, tmp_path, formats):
+def test_unknown_status_and_nothing_written(lazy_shared_datadir, tmp_path, formats):
     name = "payouts_unknown_status.csv"
-    gc = folder(tmp_path, {name: shared_datadir / "parse" / name,
+    gc = folder(tmp_path, {name: lazy_shared_datadir / f"parse/{name}",
                            "transactions.csv": formats / "gocardless_payout_transactions.csv"})
     out, items_out = tmp_path / "out" / "gc_payouts.parquet", tmp_path / "out" / "items.parquet"
     with pytest.raises(InputError) as err:
@@ -138,9 +138,9 @@ def test_unknown_status_and_nothing_written(shared_datadir, tmp_path, formats):
     assert not out.exists() and not items_out.exists()
 
 
-def test_an_unknown_file_beside_the_exports_is_an_error(shared_datadir, tmp_path, formats):
+def test_an_unknown_file_beside_the_exports_is_an_error(lazy_shared_datadir, tmp_path, formats):
     gc = folder(tmp_path, {"payouts.csv": formats / "gocardless_payouts.csv",
-                           "notes.csv": shared_datadir / "parse" / "unknown_export.csv"})
+                           "notes.csv": lazy_shared_datadir / "parse/unknown_export.csv"})
     with pytest.raises(InputError, match=r"notes\.csv, line 1: not a known export"):
         parse_payouts.parse_payouts(gc)
 

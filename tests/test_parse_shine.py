@@ -34,8 +34,8 @@ def folder(tmp_path, *sources):
 
 
 @pytest.fixture
-def formats(shared_datadir):
-    return shared_datadir / "formats"
+def formats(lazy_shared_datadir):
+    return lazy_shared_datadir / "formats"
 
 
 def parse(tmp_path, *sources, iban=""):
@@ -86,10 +86,10 @@ def test_the_2023_layout_gets_stable_derived_ids(formats, tmp_path):
         assert legacy[column].null_count() == 19
 
 
-def test_spreadsheet_resaved_copy_gives_the_same_lines(formats, shared_datadir, tmp_path):
+def test_spreadsheet_resaved_copy_gives_the_same_lines(formats, lazy_shared_datadir, tmp_path):
     """NBSP and narrow NBSP thousands, `+` on credits, no quotes, LF, a blank last line."""
     current = parse(tmp_path / "a", formats / "shine.csv")
-    resaved = parse(tmp_path / "b", shared_datadir / "parse" / "shine_spreadsheet.csv")
+    resaved = parse(tmp_path / "b", lazy_shared_datadir / "parse/shine_spreadsheet.csv")
     assert resaved.drop("source_file").equals(current.drop("source_file"))
 
 
@@ -102,8 +102,8 @@ def test_overlapping_exports_of_both_layouts_count_each_line_once(formats, tmp_p
         capsys.readouterr().err)
 
 
-def test_only_the_configured_account_is_kept(shared_datadir, tmp_path, capsys):
-    source = shared_datadir / "parse" / "shine_two_accounts.csv"
+def test_only_the_configured_account_is_kept(lazy_shared_datadir, tmp_path, capsys):
+    source = lazy_shared_datadir / "parse/shine_two_accounts.csv"
     assert parse(tmp_path / "a", source).height == 20
     bank = parse(tmp_path / "b", source, iban="FR76 1741 8000 0100 0123 4567 828")
     assert bank.height == 19 and bank["iban"].unique().to_list() == [IBAN]
@@ -111,10 +111,10 @@ def test_only_the_configured_account_is_kept(shared_datadir, tmp_path, capsys):
             "lines of FR7630004000031234567890143") in capsys.readouterr().err
 
 
-def test_main_reads_the_iban_from_the_config(shared_datadir, tmp_path):
+def test_main_reads_the_iban_from_the_config(lazy_shared_datadir, tmp_path):
     config = tmp_path / "config.yaml"
     config.write_text(f'bank:\n  iban: "{IBAN}"\n')
-    shine = folder(tmp_path, shared_datadir / "parse" / "shine_two_accounts.csv")
+    shine = folder(tmp_path, lazy_shared_datadir / "parse/shine_two_accounts.csv")
     out = tmp_path / "interim" / "bank.parquet"
     parse_shine.main(["--input-dir", str(shine), "--config", str(config), "--out", str(out)])
     assert pl.read_parquet(out).height == 19
@@ -145,11 +145,11 @@ BAD = [
 
 
 @pytest.mark.parametrize("name, line, column, message", BAD, ids=[b[0] for b in BAD])
-def test_bad_input_is_named_and_nothing_is_written(shared_datadir, tmp_path, name, line, column,
+def test_bad_input_is_named_and_nothing_is_written(lazy_shared_datadir, tmp_path, name, line, column,
                                                     message):
     shine = tmp_path / "shine"
     shine.mkdir()
-    shutil.copy(shared_datadir / "parse" / name, shine / name)
+    shutil.copy(lazy_shared_datadir / f"parse/{name}", shine / name)
     out = tmp_path / "interim" / "bank.parquet"
     with pytest.raises(InputError) as err:
         parse_shine.main(["--input-dir", str(shine), "--out", str(out)])
@@ -171,8 +171,8 @@ def test_an_impossible_date(formats, tmp_path):
     assert (e.line, e.column, e.value) == (7, "Date de la valeur", "31/02/2026")
 
 
-def test_script_exit_code_without_traceback(shared_datadir, tmp_path):
-    shine = folder(tmp_path, shared_datadir / "parse" / "shine_movement_mismatch.csv")
+def test_script_exit_code_without_traceback(lazy_shared_datadir, tmp_path):
+    shine = folder(tmp_path, lazy_shared_datadir / "parse/shine_movement_mismatch.csv")
     out = tmp_path / "bank.parquet"
     proc = subprocess.run([sys.executable, str(REPO / "stages" / "parse_shine.py"),
                            "--input-dir", str(shine), "--config", str(REPO / "config.yaml"),
