@@ -2,6 +2,7 @@
 against the Dolibarr emulator on the demo data (GROUND_TRUTH.md fix candidates)."""
 import io
 import json
+import shutil
 import subprocess
 import sys
 from datetime import date
@@ -9,13 +10,18 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+import yaml
 
 import fix
 from recon.fixplan import Allocation, plan_payments
+from recon.errors import StageError
 from recon.io import write_parquet
 from recon.schemas import PASS1
 
 ROOT = Path(__file__).resolve().parents[1]
+# Read-only inputs, so read in place: shared_datadir would copy all of tests/data (2 MB of
+# captured answers) for each of these many small tests.
+DATA = ROOT / "tests" / "data"
 
 # GROUND_TRUTH.md: the strong fix candidates, as (invoice ref, GoCardless id, cents).
 STRONG = [
@@ -30,8 +36,8 @@ STRONG = [
 SOFT = ("FA2601-0010", "PM00012J9FQK87", 6000)
 
 
-def demo_pass1(shared_datadir) -> pl.DataFrame:
-    return pl.read_csv(shared_datadir / "fix" / "pass1_demo.csv", schema=PASS1)
+def demo_pass1() -> pl.DataFrame:
+    return pl.read_csv(DATA / "fix" / "pass1_demo.csv", schema=PASS1)
 
 
 def a_row(**changes) -> dict:
@@ -55,22 +61,22 @@ def planned(plan) -> list[tuple]:
 
 # --- the plan ------------------------------------------------------------------------------
 
-def test_the_plan_is_exactly_the_strong_candidates_of_the_ground_truth(shared_datadir):
-    plan = plan_payments(demo_pass1(shared_datadir), allow_soft=False)
+def test_the_plan_is_exactly_the_strong_candidates_of_the_ground_truth():
+    plan = plan_payments(demo_pass1(), allow_soft=False)
     assert planned(plan) == STRONG
     assert plan.total_cents == 225670
     assert [(x.invoice_ref, x.reason) for x in plan.left_out] == [
         ("FA2601-0010", "soft match (config fix.allow_soft is false)")]
 
 
-def test_soft_matches_join_the_plan_only_when_config_allows(shared_datadir):
-    plan = plan_payments(demo_pass1(shared_datadir), allow_soft=True)
+def test_soft_matches_join_the_plan_only_when_config_allows():
+    plan = plan_payments(demo_pass1(), allow_soft=True)
     assert sorted(planned(plan)) == sorted(STRONG + [SOFT])
     assert plan.total_cents == 231670 and plan.left_out == []
 
 
-def test_plan_carries_dates_payouts_and_customers(shared_datadir):
-    p25 = plan_payments(demo_pass1(shared_datadir)).payments[-1]
+def test_plan_carries_dates_payouts_and_customers():
+    p25 = plan_payments(demo_pass1()).payments[-1]
     assert (p25.charge_date, p25.payout_id, p25.customer_name) == (
         date(2026, 2, 6), None, "Nguyen Jérôme")
     assert p25.allocations == (Allocation(28, "FA2602-0005", 8990),)
@@ -136,8 +142,8 @@ def test_a_multi_invoice_payment_that_does_not_add_up_is_left_out_whole(rows, re
 
 # --- pure pieces of the run ------------------------------------------------------------------
 
-def captured(shared_datadir, name):
-    return json.loads((shared_datadir / "dolibarr_captured" / f"{name}.json").read_text())
+def captured(name):
+    return json.loads((DATA / "dolibarr_captured" / f"{name}.json").read_text())
 
 
 @pytest.mark.parametrize("sample, ref, cents, problem, remaining", [
@@ -160,15 +166,15 @@ def captured(shared_datadir, name):
     ("GET_invoices_id_unpaid", "FA2601-0099", 24000,
      "invoice id 3 is now 'FA2601-0003', not the planned ref", 24000),
 ])
-def test_live_invoice_checks_on_real_dolibarr_answers(shared_datadir, sample, ref, cents,
+def test_live_invoice_checks_on_real_dolibarr_answers(sample, ref, cents,
                                                       problem, remaining):
-    invoice = captured(shared_datadir, sample)
+    invoice = captured(sample)
     allocation = Allocation(int(invoice["id"]) if ref != "FA2601-0099" else 3, ref, cents)
     assert fix.invoice_problem(invoice, allocation) == (problem, remaining)
 
 
-def test_an_existing_payment_is_found_by_num_or_ref_ext(shared_datadir):
-    payments = captured(shared_datadir, "GET_invoices_id_payments_distributed")
+def test_an_existing_payment_is_found_by_num_or_ref_ext():
+    payments = captured("GET_invoices_id_payments_distributed")
     assert fix.find_recorded(payments, "PM01AAAA0005")["ref"] == "PAY2602-0003"
     assert fix.find_recorded([{"num": "", "ref_ext": "pm01aaaa0005 "}], "PM01AAAA0005")
     assert fix.find_recorded(payments, "PM000044QD929V") is None
@@ -178,8 +184,8 @@ def test_an_existing_payment_is_found_by_num_or_ref_ext(shared_datadir):
 SETTINGS = fix.FixSettings(allow_soft=False, payment_type_id=3, bank_account_id=1)
 
 
-def test_the_whole_remainder_goes_through_the_invoice_payment_endpoint(shared_datadir):
-    p04 = plan_payments(demo_pass1(shared_datadir)).payments[0]
+def test_the_whole_remainder_goes_through_the_invoice_payment_endpoint():
+    p04 = plan_payments(demo_pass1()).payments[0]
     posting = fix.posting_for(p04, 8990, SETTINGS)
     assert posting.path == "/invoices/4/payments"
     assert posting.body == {
@@ -189,8 +195,8 @@ def test_the_whole_remainder_goes_through_the_invoice_payment_endpoint(shared_da
                    "(recorded by make fix)"}
 
 
-def test_a_smaller_payment_goes_through_paymentsdistributed_with_its_exact_amount(shared_datadir):
-    p04 = plan_payments(demo_pass1(shared_datadir)).payments[0]
+def test_a_smaller_payment_goes_through_paymentsdistributed_with_its_exact_amount():
+    p04 = plan_payments(demo_pass1()).payments[0]
     posting = fix.posting_for(p04, 10000, SETTINGS)
     assert posting.path == "/invoices/paymentsdistributed"
     assert posting.body["arrayofamounts"] == {"4": {"amount": "89.90",
@@ -233,8 +239,8 @@ def test_only_a_literal_yes_confirms(flag, text, tty, expected):
     assert bool(said) is not expected  # a refusal always says that nothing was written
 
 
-def test_the_plan_shows_each_payment_and_the_total(shared_datadir):
-    plan = plan_payments(demo_pass1(shared_datadir))
+def test_the_plan_shows_each_payment_and_the_total():
+    plan = plan_payments(demo_pass1())
     text = fix.render_plan(plan, SETTINGS, [])
     assert text.splitlines()[0] == ("Plan: 7 GoCardless payment(s) to record in Dolibarr, "
                                     "total 2256.70 (strong matches only; fix.allow_soft is "
@@ -265,10 +271,10 @@ def run_script(tmp_path, pass1, *extra, env=None):
 
 
 def test_without_terminal_or_confirmation_it_prints_the_plan_and_writes_nothing(
-        tmp_path, shared_datadir):
+        tmp_path):
     # No DOLIBARR_URL at all: without confirmation the network is never touched.
     env = {"PATH": "/usr/bin:/bin"}
-    done = run_script(tmp_path, demo_pass1(shared_datadir), env=env)
+    done = run_script(tmp_path, demo_pass1(), env=env)
     assert done.returncode == 0, done.stderr
     assert "total 2256.70" in done.stdout
     assert "nothing written" in done.stdout
@@ -280,3 +286,191 @@ def test_help_works():
     done = subprocess.run([sys.executable, str(ROOT / "stages" / "fix.py"), "--help"],
                           capture_output=True, text=True)
     assert done.returncode == 0 and "--written-stamp" in done.stdout
+
+
+# --- the whole run against the emulator (a real HTTP server on 127.0.0.1) -------------------
+
+# A key that could not hide inside ordinary text, to prove it leaks nowhere.
+KEY = "wk-5f3a9c1e-secret-write-key"
+DEMO_DOLIBARR = ROOT / "demo" / "dolibarr"
+
+
+def start_emulator(tmp_path, statuses=None, timezone="UTC"):
+    """The demo Dolibarr on a private copy; `statuses` = {ref: status} set before starting."""
+    from emulator import DolibarrEmulator
+    data = tmp_path / "dolibarr"
+    shutil.copytree(DEMO_DOLIBARR, data)
+    if statuses:
+        invoices = json.loads((data / "invoices.json").read_text())
+        for invoice in invoices:
+            if invoice["ref"] in statuses:
+                invoice["status"] = invoice["statut"] = statuses[invoice["ref"]]
+        (data / "invoices.json").write_text(json.dumps(invoices))
+    emulator = DolibarrEmulator(data, api_key=KEY, timezone=timezone)
+    emulator.start()
+    return emulator
+
+
+@pytest.fixture
+def emu(tmp_path, monkeypatch):
+    emulator = start_emulator(tmp_path)
+    use_emulator(monkeypatch, emulator)
+    yield emulator
+    emulator.stop()
+
+
+def use_emulator(monkeypatch, emulator, key=KEY):
+    monkeypatch.setenv("DOLIBARR_URL", emulator.url)
+    monkeypatch.setenv("DOLIBARR_WRITE_API_KEY", key)
+    for name in ("DOLIBARR_API_KEY", "DOLIBARR_GC_PAYMENT_ID", "DOLIBARR_BANK_ACCOUNT_ID"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def write_config(tmp_path, **fix_settings) -> Path:
+    """config.yaml with no retry backoff (tests wait for nothing) and fix settings changed."""
+    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    config["dolibarr"]["retry_backoff_seconds"] = 0
+    config["fix"].update(fix_settings)
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def run_fix(tmp_path, pass1, confirm="yes", config=None, stdin=None) -> int:
+    """fix.py's main in-process, exit status as recon.errors.run would give it."""
+    path = tmp_path / "interim" / "pass1.parquet"
+    write_parquet(pass1, path, PASS1)
+    argv = ["--pass1", str(path), "--config", str(config or write_config(tmp_path)),
+            "--journal", str(tmp_path / "tmp" / "fix_journal.jsonl"),
+            "--written-stamp", str(tmp_path / "tmp" / "dolibarr_written.stamp")]
+    if confirm is not None:
+        argv += ["--confirm", confirm]
+    try:
+        return fix.main(argv, stdin=stdin or FakeStdin("", tty=False))
+    except StageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def journal_lines(tmp_path) -> list[dict]:
+    path = tmp_path / "tmp" / "fix_journal.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def posts(emulator) -> list[str]:
+    return [path for method, path, _ in emulator.requests if method == "POST"]
+
+
+def recorded(emulator, invoice_id) -> list[tuple]:
+    return [(p["num"], p["amount"], p["date"]) for p in emulator.payments(invoice_id)]
+
+
+def test_demo_records_every_strong_candidate_once_and_a_rerun_records_nothing(
+        tmp_path, emu, capsys):
+    before = emu.payment_count()
+    assert run_fix(tmp_path, demo_pass1()) == 0
+    assert emu.payment_count() == before + 7
+    for (ref, gc_id, cents), payment in zip(STRONG, plan_payments(demo_pass1()).payments):
+        invoice_id = payment.allocations[0].invoice_id
+        assert recorded(emu, invoice_id) == [
+            (gc_id, fix.money(cents) + "000000", f"{payment.charge_date} 12:00:00")]
+        assert emu.invoice(invoice_id)["status"] == "2"  # whole remainder, closed
+    assert posts(emu) == [f"/invoices/{i}/payments" for i in (4, 5, 13, 17, 21, 24, 28)]
+    assert emu.payments(10) == []  # soft match: not by default
+    out = capsys.readouterr().out
+    assert "Recorded 7 (2256.70), skipped 0, failed 0, outcome unknown 0." in out
+    assert "Payment mode 3 (PRE, Direct Debit); bank account 1 (SHINE" in out
+    assert (tmp_path / "tmp" / "dolibarr_written.stamp").exists()
+    assert [(r["event"], r.get("outcome")) for r in journal_lines(tmp_path)] == [
+        ("intent", None), ("result", "recorded")] * 7
+
+    # A rerun on the same (now stale) pass 1 re-reads each invoice and records nothing.
+    assert run_fix(tmp_path, demo_pass1()) == 0
+    assert emu.payment_count() == before + 7 and len(posts(emu)) == 7
+    out = capsys.readouterr().out
+    assert out.count("already recorded in Dolibarr") == 7
+    assert "Recorded 0 (0.00), skipped 7, failed 0, outcome unknown 0." in out
+
+
+def test_without_confirmation_nothing_is_asked_of_dolibarr(tmp_path, emu, capsys):
+    before = emu.payment_count()
+    assert run_fix(tmp_path, demo_pass1(), confirm=None) == 0
+    assert run_fix(tmp_path, demo_pass1(), confirm="no") == 0
+    assert run_fix(tmp_path, demo_pass1(), confirm=None, stdin=FakeStdin("y\n", tty=True)) == 0
+    assert emu.payment_count() == before and emu.requests == []
+    assert journal_lines(tmp_path) == []
+    assert not (tmp_path / "tmp" / "dolibarr_written.stamp").exists()
+
+
+def test_yes_typed_at_a_terminal_writes(tmp_path, emu, capsys):
+    assert run_fix(tmp_path, demo_pass1(), confirm=None, stdin=FakeStdin("yes\n", tty=True)) == 0
+    assert len(posts(emu)) == 7
+
+
+def instalment(amount_cents=30000, **changes):
+    """A 300.00 GoCardless payment on FA2601-0016 (900.00 open): a partial payment."""
+    return a_row(gc_payment_id="PM00016JYG207J", amount_cents=amount_cents,
+                 charge_date=date(2026, 1, 16), payout_id="PO000BS9HYBRA6", invoice_id=16,
+                 invoice_ref="FA2601-0016", invoice_total_cents=90000,
+                 invoice_remaining_cents=90000, **changes)
+
+
+def test_a_partial_payment_goes_through_paymentsdistributed_with_the_exact_amount(
+        tmp_path, emu, capsys):
+    assert run_fix(tmp_path, frame(instalment())) == 0
+    assert posts(emu) == ["/invoices/paymentsdistributed"]
+    [payment] = emu.payments(16)
+    assert (payment["amount"], payment["num"], payment["ref_ext"], payment["date"]) == (
+        "300.00000000", "PM00016JYG207J", "PM00016JYG207J", "2026-01-16 12:00:00")
+    invoice = emu.invoice(16)
+    assert (invoice["status"], invoice["remaintopay"]) == ("1", "600")
+    assert "exact amount, POST /invoices/paymentsdistributed" in capsys.readouterr().out
+
+
+def test_a_multi_invoice_payment_is_one_payment_split_over_its_invoices(tmp_path, emu):
+    before = emu.payment_count()
+    assert run_fix(tmp_path, frame(p15(14, "FA2601-0014", 9500),
+                                   p15(15, "FA2601-0015", 3000))) == 0
+    assert emu.payment_count() == before + 1
+    assert [p["amount"] for p in emu.payments(14) + emu.payments(15)] == [
+        "95.00000000", "30.00000000"]
+    assert emu.invoice(14)["status"] == emu.invoice(15)["status"] == "2"
+
+
+def test_soft_matches_are_written_only_when_config_allows(tmp_path, emu):
+    assert run_fix(tmp_path, demo_pass1(), config=write_config(tmp_path, allow_soft=True)) == 0
+    assert [p["num"] for p in emu.payments(10)] == ["PM00012J9FQK87"]
+    assert len(posts(emu)) == 8
+
+
+def test_the_charge_date_is_kept_on_a_server_west_of_utc(tmp_path, monkeypatch):
+    emulator = start_emulator(tmp_path, timezone="America/Los_Angeles")
+    use_emulator(monkeypatch, emulator)
+    try:
+        assert run_fix(tmp_path, frame(a_row())) == 0
+        assert [p["date"][:10] for p in emulator.payments(4)] == ["2026-01-09"]
+    finally:
+        emulator.stop()
+
+
+@pytest.mark.parametrize("setting, message", [
+    (dict(payment_type_id=99), "payment mode id 99 (config fix.payment_type_id or "
+                               "DOLIBARR_GC_PAYMENT_ID) is not an active payment type"),
+    (dict(bank_account_id=7), "bank account id 7 (config fix.bank_account_id or "
+                              "DOLIBARR_BANK_ACCOUNT_ID) does not exist in Dolibarr"),
+])
+def test_unknown_payment_mode_or_bank_account_stops_before_any_write(
+        tmp_path, emu, capsys, setting, message):
+    assert run_fix(tmp_path, demo_pass1(), config=write_config(tmp_path, **setting)) == 2
+    assert message in capsys.readouterr().err
+    assert posts(emu) == [] and journal_lines(tmp_path) == []
+
+
+def test_the_api_key_appears_in_no_output_and_no_journal_line(tmp_path, emu, capsys):
+    emu.drop_after_write_next()  # an error path too
+    assert run_fix(tmp_path, demo_pass1()) == 0
+    out, err = capsys.readouterr()
+    assert "found on re-read" in out
+    journal = (tmp_path / "tmp" / "fix_journal.jsonl").read_text()
+    for text in (out, err, journal):
+        assert KEY not in text
