@@ -232,7 +232,7 @@ def read_strings(export: Export) -> pl.DataFrame:
         notice(f"{path}: decoded as Windows-1252 (not UTF-8)")
     try:
         df = _polars_read(body, sep)
-    except pl.exceptions.ComputeError as exc:
+    except pl.exceptions.PolarsError as exc:
         if "utf-8" in str(exc).lower() and export.encoding == "utf-8" and not raw.startswith(UTF8_BOM):
             # The header was valid UTF-8 but a later byte is not: a Windows-1252 file.
             return read_strings(Export(path, export.kind, export.columns,
