@@ -227,12 +227,17 @@ def main(argv: list[str] | None = None) -> int:
     print(f"month: {invoices:,} invoices, seed {args.seed}, window {paths.window[0]}..{paths.window[1]} ({how})")
     print("rows: " + ", ".join(f"{k} {v:,}" for k, v in manifest["rows"].items()))
 
+    load_before = os.getloadavg()[0]
     results = run_pipeline(paths)
     print(table(results))
+    # Other work on the machine inflates the figures: say how busy it was.
+    print(f"machine: {os.cpu_count()} cores; 1-minute load average {load_before:.2f} before, "
+          f"{os.getloadavg()[0]:.2f} after")
     failed = [r for r in results if r.exit_status != 0]
     problems = row_problems(results, manifest) if args.smoke and not failed else []
     summary = {
         "invoices": invoices, "seed": args.seed, "cpu_count": os.cpu_count(),
+        "load_average_before": load_before,
         "total_seconds": sum(r.wall_seconds for r in results),
         "peak_rss_mb": max((r.peak_rss_mb for r in results), default=0.0),
         "stages": [asdict(r) for r in results], "problems": problems, "manifest": manifest,
