@@ -19,9 +19,6 @@ from recon.io import write_parquet
 from recon.schemas import PASS1
 
 ROOT = Path(__file__).resolve().parents[1]
-# Read-only inputs, so read in place: shared_datadir would copy all of tests/data (2 MB of
-# captured answers) for each of these many small tests.
-DATA = ROOT / "tests" / "data"
 
 # GROUND_TRUTH.md: the strong fix candidates, as (invoice ref, GoCardless id, cents).
 STRONG = [
@@ -36,8 +33,14 @@ STRONG = [
 SOFT = ("FA2601-0010", "PM00012J9FQK87", 6000)
 
 
-def demo_pass1() -> pl.DataFrame:
-    return pl.read_csv(DATA / "fix" / "pass1_demo.csv", schema=PASS1)
+@pytest.fixture
+def data(lazy_shared_datadir):
+    """tests/data, each file copied on first use (the whole folder is 2 MB of samples)."""
+    return lazy_shared_datadir
+
+
+def demo_pass1(data) -> pl.DataFrame:
+    return pl.read_csv(data / "fix" / "pass1_demo.csv", schema=PASS1)
 
 
 def a_row(**changes) -> dict:
@@ -61,22 +64,22 @@ def planned(plan) -> list[tuple]:
 
 # --- the plan ------------------------------------------------------------------------------
 
-def test_the_plan_is_exactly_the_strong_candidates_of_the_ground_truth():
-    plan = plan_payments(demo_pass1(), allow_soft=False)
+def test_the_plan_is_exactly_the_strong_candidates_of_the_ground_truth(data):
+    plan = plan_payments(demo_pass1(data), allow_soft=False)
     assert planned(plan) == STRONG
     assert plan.total_cents == 225670
     assert [(x.invoice_ref, x.reason) for x in plan.left_out] == [
         ("FA2601-0010", "soft match (config fix.allow_soft is false)")]
 
 
-def test_soft_matches_join_the_plan_only_when_config_allows():
-    plan = plan_payments(demo_pass1(), allow_soft=True)
+def test_soft_matches_join_the_plan_only_when_config_allows(data):
+    plan = plan_payments(demo_pass1(data), allow_soft=True)
     assert sorted(planned(plan)) == sorted(STRONG + [SOFT])
     assert plan.total_cents == 231670 and plan.left_out == []
 
 
-def test_plan_carries_dates_payouts_and_customers():
-    p25 = plan_payments(demo_pass1()).payments[-1]
+def test_plan_carries_dates_payouts_and_customers(data):
+    p25 = plan_payments(demo_pass1(data)).payments[-1]
     assert (p25.charge_date, p25.payout_id, p25.customer_name) == (
         date(2026, 2, 6), None, "Nguyen Jérôme")
     assert p25.allocations == (Allocation(28, "FA2602-0005", 8990),)
@@ -142,8 +145,8 @@ def test_a_multi_invoice_payment_that_does_not_add_up_is_left_out_whole(rows, re
 
 # --- pure pieces of the run ------------------------------------------------------------------
 
-def captured(name):
-    return json.loads((DATA / "dolibarr_captured" / f"{name}.json").read_text())
+def captured(data, name):
+    return json.loads((data / "dolibarr_captured" / f"{name}.json").read_text())
 
 
 @pytest.mark.parametrize("sample, ref, cents, problem, remaining", [
@@ -167,14 +170,14 @@ def captured(name):
      "invoice id 3 is now 'FA2601-0003', not the planned ref", 24000),
 ])
 def test_live_invoice_checks_on_real_dolibarr_answers(sample, ref, cents,
-                                                      problem, remaining):
-    invoice = captured(sample)
+                                                      problem, remaining, data):
+    invoice = captured(data, sample)
     allocation = Allocation(int(invoice["id"]) if ref != "FA2601-0099" else 3, ref, cents)
     assert fix.invoice_problem(invoice, allocation) == (problem, remaining)
 
 
-def test_an_existing_payment_is_found_by_num_or_ref_ext():
-    payments = captured("GET_invoices_id_payments_distributed")
+def test_an_existing_payment_is_found_by_num_or_ref_ext(data):
+    payments = captured(data, "GET_invoices_id_payments_distributed")
     assert fix.find_recorded(payments, "PM01AAAA0005")["ref"] == "PAY2602-0003"
     assert fix.find_recorded([{"num": "", "ref_ext": "pm01aaaa0005 "}], "PM01AAAA0005")
     assert fix.find_recorded(payments, "PM000044QD929V") is None
@@ -184,8 +187,8 @@ def test_an_existing_payment_is_found_by_num_or_ref_ext():
 SETTINGS = fix.FixSettings(allow_soft=False, payment_type_id=3, bank_account_id=1)
 
 
-def test_the_whole_remainder_goes_through_the_invoice_payment_endpoint():
-    p04 = plan_payments(demo_pass1()).payments[0]
+def test_the_whole_remainder_goes_through_the_invoice_payment_endpoint(data):
+    p04 = plan_payments(demo_pass1(data)).payments[0]
     posting = fix.posting_for(p04, 8990, SETTINGS)
     assert posting.path == "/invoices/4/payments"
     assert posting.body == {
@@ -195,8 +198,8 @@ def test_the_whole_remainder_goes_through_the_invoice_payment_endpoint():
                    "(recorded by make fix)"}
 
 
-def test_a_smaller_payment_goes_through_paymentsdistributed_with_its_exact_amount():
-    p04 = plan_payments(demo_pass1()).payments[0]
+def test_a_smaller_payment_goes_through_paymentsdistributed_with_its_exact_amount(data):
+    p04 = plan_payments(demo_pass1(data)).payments[0]
     posting = fix.posting_for(p04, 10000, SETTINGS)
     assert posting.path == "/invoices/paymentsdistributed"
     assert posting.body["arrayofamounts"] == {"4": {"amount": "89.90",
@@ -239,8 +242,8 @@ def test_only_a_literal_yes_confirms(flag, text, tty, expected):
     assert bool(said) is not expected  # a refusal always says that nothing was written
 
 
-def test_the_plan_shows_each_payment_and_the_total():
-    plan = plan_payments(demo_pass1())
+def test_the_plan_shows_each_payment_and_the_total(data):
+    plan = plan_payments(demo_pass1(data))
     text = fix.render_plan(plan, SETTINGS, [])
     assert text.splitlines()[0] == ("Plan: 7 GoCardless payment(s) to record in Dolibarr, "
                                     "total 2256.70 (strong matches only; fix.allow_soft is "
@@ -271,10 +274,10 @@ def run_script(tmp_path, pass1, *extra, env=None):
 
 
 def test_without_terminal_or_confirmation_it_prints_the_plan_and_writes_nothing(
-        tmp_path):
+        tmp_path, data):
     # No DOLIBARR_URL at all: without confirmation the network is never touched.
     env = {"PATH": "/usr/bin:/bin"}
-    done = run_script(tmp_path, demo_pass1(), env=env)
+    done = run_script(tmp_path, demo_pass1(data), env=env)
     assert done.returncode == 0, done.stderr
     assert "total 2256.70" in done.stdout
     assert "nothing written" in done.stdout
@@ -366,11 +369,11 @@ def recorded(emulator, invoice_id) -> list[tuple]:
 
 
 def test_demo_records_every_strong_candidate_once_and_a_rerun_records_nothing(
-        tmp_path, emu, capsys):
+        tmp_path, emu, capsys, data):
     before = emu.payment_count()
-    assert run_fix(tmp_path, demo_pass1()) == 0
+    assert run_fix(tmp_path, demo_pass1(data)) == 0
     assert emu.payment_count() == before + 7
-    for (ref, gc_id, cents), payment in zip(STRONG, plan_payments(demo_pass1()).payments):
+    for (ref, gc_id, cents), payment in zip(STRONG, plan_payments(demo_pass1(data)).payments):
         invoice_id = payment.allocations[0].invoice_id
         assert recorded(emu, invoice_id) == [
             (gc_id, fix.money(cents) + "000000", f"{payment.charge_date} 12:00:00")]
@@ -385,25 +388,25 @@ def test_demo_records_every_strong_candidate_once_and_a_rerun_records_nothing(
         ("intent", None), ("result", "recorded")] * 7
 
     # A rerun on the same (now stale) pass 1 re-reads each invoice and records nothing.
-    assert run_fix(tmp_path, demo_pass1()) == 0
+    assert run_fix(tmp_path, demo_pass1(data)) == 0
     assert emu.payment_count() == before + 7 and len(posts(emu)) == 7
     out = capsys.readouterr().out
     assert out.count("already recorded in Dolibarr") == 7
     assert "Recorded 0 (0.00), skipped 7, failed 0, outcome unknown 0." in out
 
 
-def test_without_confirmation_nothing_is_asked_of_dolibarr(tmp_path, emu, capsys):
+def test_without_confirmation_nothing_is_asked_of_dolibarr(tmp_path, emu, capsys, data):
     before = emu.payment_count()
-    assert run_fix(tmp_path, demo_pass1(), confirm=None) == 0
-    assert run_fix(tmp_path, demo_pass1(), confirm="no") == 0
-    assert run_fix(tmp_path, demo_pass1(), confirm=None, stdin=FakeStdin("y\n", tty=True)) == 0
+    assert run_fix(tmp_path, demo_pass1(data), confirm=None) == 0
+    assert run_fix(tmp_path, demo_pass1(data), confirm="no") == 0
+    assert run_fix(tmp_path, demo_pass1(data), confirm=None, stdin=FakeStdin("y\n", tty=True)) == 0
     assert emu.payment_count() == before and emu.requests == []
     assert journal_lines(tmp_path) == []
     assert not (tmp_path / "tmp" / "dolibarr_written.stamp").exists()
 
 
-def test_yes_typed_at_a_terminal_writes(tmp_path, emu, capsys):
-    assert run_fix(tmp_path, demo_pass1(), confirm=None, stdin=FakeStdin("yes\n", tty=True)) == 0
+def test_yes_typed_at_a_terminal_writes(tmp_path, emu, capsys, data):
+    assert run_fix(tmp_path, demo_pass1(data), confirm=None, stdin=FakeStdin("yes\n", tty=True)) == 0
     assert len(posts(emu)) == 7
 
 
@@ -437,8 +440,8 @@ def test_a_multi_invoice_payment_is_one_payment_split_over_its_invoices(tmp_path
     assert emu.invoice(14)["status"] == emu.invoice(15)["status"] == "2"
 
 
-def test_soft_matches_are_written_only_when_config_allows(tmp_path, emu):
-    assert run_fix(tmp_path, demo_pass1(), config=write_config(tmp_path, allow_soft=True)) == 0
+def test_soft_matches_are_written_only_when_config_allows(tmp_path, emu, data):
+    assert run_fix(tmp_path, demo_pass1(data), config=write_config(tmp_path, allow_soft=True)) == 0
     assert [p["num"] for p in emu.payments(10)] == ["PM00012J9FQK87"]
     assert len(posts(emu)) == 8
 
@@ -460,15 +463,15 @@ def test_the_charge_date_is_kept_on_a_server_west_of_utc(tmp_path, monkeypatch):
                               "DOLIBARR_BANK_ACCOUNT_ID) does not exist in Dolibarr"),
 ])
 def test_unknown_payment_mode_or_bank_account_stops_before_any_write(
-        tmp_path, emu, capsys, setting, message):
-    assert run_fix(tmp_path, demo_pass1(), config=write_config(tmp_path, **setting)) == 2
+        tmp_path, emu, capsys, setting, message, data):
+    assert run_fix(tmp_path, demo_pass1(data), config=write_config(tmp_path, **setting)) == 2
     assert message in capsys.readouterr().err
     assert posts(emu) == [] and journal_lines(tmp_path) == []
 
 
-def test_the_api_key_appears_in_no_output_and_no_journal_line(tmp_path, emu, capsys):
+def test_the_api_key_appears_in_no_output_and_no_journal_line(tmp_path, emu, capsys, data):
     emu.drop_after_write_next()  # an error path too
-    assert run_fix(tmp_path, demo_pass1()) == 0
+    assert run_fix(tmp_path, demo_pass1(data)) == 0
     out, err = capsys.readouterr()
     assert "found on re-read" in out
     journal = (tmp_path / "tmp" / "fix_journal.jsonl").read_text()
