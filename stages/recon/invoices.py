@@ -171,20 +171,27 @@ CHECKS = {
 
 
 def check_values(raw: pl.DataFrame, path: str | Path, first_line: int | None) -> None:
-    """Raise InputError on the first invalid or missing value, naming where it is."""
-    for key, (pattern, expected, required) in CHECKS.items():
-        column = pl.col(key)
-        bad = ~column.str.contains(pattern)
-        bad = (bad | column.is_null()) if required else (bad & column.is_not_null())
-        offenders = raw.with_row_index("_row").filter(bad.fill_null(True)).head(1)
-        if offenders.height:
-            row = offenders.row(0, named=True)
-            value = row[key]
-            ident = f"invoice #{row['_row'] + 1}" + (f" (id {row['id']})" if key != "id" else "")
-            raise InputError(
-                f"{ident}: {'missing' if value is None else 'unexpected'} {key}",
-                file=path, line=None if first_line is None else row["_row"] + first_line,
-                column=key, value=value, expected=expected)
+    """Raise InputError on the first invalid or missing value, naming where it is.
+
+    One pass answers "is anything wrong?"; only then is the first offender looked up.
+    """
+    found = raw.select(_bad(key).any().alias(key) for key in CHECKS).row(0, named=True)
+    for key in (k for k, wrong in found.items() if wrong):
+        _pattern, expected, _required = CHECKS[key]
+        row = raw.with_row_index("_row").filter(_bad(key)).row(0, named=True)
+        value = row[key]
+        ident = f"invoice #{row['_row'] + 1}" + (f" (id {row['id']})" if key != "id" else "")
+        raise InputError(
+            f"{ident}: {'missing' if value is None else 'unexpected'} {key}",
+            file=path, line=None if first_line is None else row["_row"] + first_line,
+            column=key, value=value, expected=expected)
+
+
+def _bad(key: str) -> pl.Expr:
+    pattern, _expected, required = CHECKS[key]
+    column = pl.col(key)
+    wrong = ~column.str.contains(pattern)
+    return (wrong.fill_null(True) if required else wrong.fill_null(False))
 
 
 def check_unique_ids(invoices: pl.DataFrame, path: str | Path) -> None:
