@@ -159,10 +159,10 @@ def test_offline_replay_gives_the_identical_parquet_without_the_network(
 
 
 def test_replay_of_a_snapshot_saved_by_hand_applies_the_window(env, config, tmp_path,
-                                                                 shared_datadir):
+                                                                 lazy_shared_datadir):
     folder = tmp_path / "by_hand"  # no meta.json, full pretty-printed objects
     folder.mkdir()
-    captured = shared_datadir / "dolibarr_captured"
+    captured = lazy_shared_datadir / "dolibarr_captured"
     (captured / "GET_invoices_all_full_snapshot.json").rename(folder / "invoices.json")
     (captured / "GET_thirdparties_all_full_snapshot.json").rename(folder / "thirdparties.json")
     env.setenv("DOLIBARR_SNAPSHOT", str(folder))

@@ -57,13 +57,13 @@ def expected_frame() -> pl.DataFrame:
 
 
 @pytest.fixture
-def captured(shared_datadir):
+def captured(lazy_shared_datadir, tmp_path):
     """The captured full snapshot as a snapshot folder (pretty-printed, 131-key objects)."""
-    folder = shared_datadir / "captured_snapshot"
+    folder = tmp_path / "captured_snapshot"
     folder.mkdir()
-    (shared_datadir / CAPTURED / "GET_invoices_all_full_snapshot.json").rename(
+    (lazy_shared_datadir / CAPTURED / "GET_invoices_all_full_snapshot.json").rename(
         folder / "invoices.json")
-    (shared_datadir / CAPTURED / "GET_thirdparties_all_full_snapshot.json").rename(
+    (lazy_shared_datadir / CAPTURED / "GET_thirdparties_all_full_snapshot.json").rename(
         folder / "thirdparties.json")
     return folder
 
