@@ -217,39 +217,63 @@ def _shorten(text: str, limit: int = 120) -> str:
 SOURCE_LINE = "source_line"
 
 
+@dataclass(frozen=True)
+class ByteCounts:
+    """What the checks need from the raw bytes, so the bytes can go once polars has them."""
+
+    lines: int  # physical lines, a last line without newline included
+    separators: int
+    quoted: bool  # any '"' at all: only then can a value hold a separator
+
+
 def read_strings(export: Export) -> pl.DataFrame:
     """Every field as a string (null when empty), named by column, plus the CSV line number.
 
     Blank lines are skipped; a short, long or truncated row is an InputError naming its line.
     """
     path, sep = export.path, export.kind.separator
-    raw = path.read_bytes()
-    if b"\x00" in raw:
-        raise InputError("binary content, not a CSV text file", file=path)
-    body = raw[len(UTF8_BOM):] if raw.startswith(UTF8_BOM) else raw
-    if export.encoding == "cp1252":
-        body = _decode_cp1252(body, path).encode("utf-8")
-        notice(f"{path}: decoded as Windows-1252 (not UTF-8)")
+    body = _body_bytes(export)
+    counts = ByteCounts(body.count(b"\n") + (0 if body.endswith(b"\n") else 1),
+                        body.count(sep.encode()), b'"' in body)
     try:
         df = _polars_read(body, sep)
     except pl.exceptions.PolarsError as exc:
-        if "utf-8" in str(exc).lower() and export.encoding == "utf-8" and not raw.startswith(UTF8_BOM):
+        if "utf-8" in str(exc).lower() and export.encoding == "utf-8":
             # The header was valid UTF-8 but a later byte is not: a Windows-1252 file.
             return read_strings(Export(path, export.kind, export.columns,
                                        export.header_lines, "cp1252"))
-        raise _locate_bad_record(body, export) or InputError(
+        raise _locate_bad_record(export) or InputError(
             f"not readable as CSV ({str(exc).splitlines()[0]})", file=path) from None
+    del body  # the largest object here: let it go before the conversions
+    if export.encoding == "cp1252":
+        notice(f"{path}: decoded as Windows-1252 (not UTF-8)")
     if df.width != len(export.columns):
-        raise _locate_bad_record(body, export) or InputError(
-            f"the header has {len(export.columns)} fields but polars read {df.width}", file=path)
+        raise _locate_bad_record(export) or InputError(
+            f"the header has {len(export.columns)} fields but {df.width} were read", file=path)
     df.columns = list(export.columns)
-    df = _number_lines(df, body, export)
+    df = _number_lines(df, counts, export)
     blank = _blank_rows(df, export.columns)
-    if not _fields_add_up(df, blank, body, export):
-        error = _locate_bad_record(body, export)
+    if not _fields_add_up(df, blank, counts, export):
+        error = _locate_bad_record(export)
         if error:
             raise error
     return df.filter(~blank) if blank is not None else df
+
+
+def _body_bytes(export: Export) -> bytes:
+    """The file as UTF-8 bytes without BOM (Windows-1252 files are transcoded)."""
+    path = export.path
+    raw = path.read_bytes()
+    if b"\x00" in raw:
+        raise InputError("binary content, not a CSV text file", file=path)
+    if raw.startswith(UTF8_BOM):
+        if export.encoding == "cp1252":
+            raise InputError("starts with a UTF-8 byte order mark but is not valid UTF-8",
+                             file=path)
+        return raw[len(UTF8_BOM):]
+    if export.encoding == "cp1252":
+        return _decode_cp1252(raw, path).encode("utf-8")
+    return raw
 
 
 def _polars_read(body: bytes, sep: str) -> pl.DataFrame:
@@ -258,11 +282,10 @@ def _polars_read(body: bytes, sep: str) -> pl.DataFrame:
                        quote_char='"', null_values=[""], raise_if_empty=False)
 
 
-def _number_lines(df: pl.DataFrame, body: bytes, export: Export) -> pl.DataFrame:
+def _number_lines(df: pl.DataFrame, counts: ByteCounts, export: Export) -> pl.DataFrame:
     """CSV line on which each record starts; fields holding newlines push later lines down."""
     first = export.header_lines + 1
-    lines_in_file = body.count(b"\n") + (0 if body.endswith(b"\n") else 1)
-    if lines_in_file == export.header_lines + df.height:  # one line per record: the usual case
+    if counts.lines == export.header_lines + df.height:  # one line per record: the usual case
         return df.with_columns((pl.int_range(pl.len(), dtype=pl.Int64) + first).alias(SOURCE_LINE))
     multi = _columns_containing(df, "\n")
     extra = pl.sum_horizontal(
@@ -293,7 +316,8 @@ def _blank_rows(df: pl.DataFrame, columns: tuple[str, ...]) -> pl.Series | None:
     return mask if mask.any() else None
 
 
-def _fields_add_up(df: pl.DataFrame, blank: pl.Series | None, body: bytes, export: Export) -> bool:
+def _fields_add_up(df: pl.DataFrame, blank: pl.Series | None, counts: ByteCounts,
+                   export: Export) -> bool:
     """Cheap proof that no record is short: count separators instead of re-parsing.
 
     polars fills a short row with nulls, which looks like empty fields. But every complete
@@ -304,18 +328,18 @@ def _fields_add_up(df: pl.DataFrame, blank: pl.Series | None, body: bytes, expor
     n_fields = len(export.columns)
     records = df.height - (int(blank.sum()) if blank is not None else 0)
     inside = sum(name.count(sep) for name in export.columns)
-    if b'"' in body:
+    if counts.quoted:
         carriers = _columns_containing(df, sep)
         if carriers:
             inside += df.select(pl.sum_horizontal(
                 pl.col(c).str.count_matches(sep, literal=True).fill_null(0).sum().cast(pl.Int64)
                 for c in carriers)).item()
-    return body.count(sep.encode()) == (n_fields - 1) * (records + 1) + inside
+    return counts.separators == (n_fields - 1) * (records + 1) + inside
 
 
-def _locate_bad_record(body: bytes, export: Export) -> InputError | None:
+def _locate_bad_record(export: Export) -> InputError | None:
     """Slow path, only after something looked wrong: walk the records to find the bad one."""
-    text = body.decode("utf-8")
+    text = _body_bytes(export).decode("utf-8")
     n_fields = len(export.columns)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=export.kind.separator,
                         strict=True)
