@@ -115,7 +115,8 @@ def drop_legacy_repeats(lines: pl.DataFrame) -> pl.DataFrame:
         return lines
     csvread.notice(f"{repeats.height} line(s) of 2023-layout exports also appear in current "
                    "exports; the current export's line (with Shine's id) is kept")
-    return lines.filter(~pl.col("bank_transaction_id").is_in(repeats["bank_transaction_id"].implode()))
+    repeated = repeats["bank_transaction_id"].implode()
+    return lines.filter(~pl.col("bank_transaction_id").is_in(repeated))
 
 
 def keep_account(lines: pl.DataFrame, iban: str) -> pl.DataFrame:

@@ -122,7 +122,8 @@ PAYOUT_HEADER = ("id,amount,currency,created_at,reference,status,arrival_date,"
 
 
 def payout_row(pid, amount="10.00", reference="REF", status="paid"):
-    return f"{pid},{amount},EUR,2026-01-13T07:58:12.000Z,{reference},{status},2026-01-14,0,0,0,0,{amount}"
+    return (f"{pid},{amount},EUR,2026-01-13T07:58:12.000Z,{reference},{status},2026-01-14,"
+            f"0,0,0,0,{amount}")
 
 
 def read(path, fields):
@@ -168,7 +169,7 @@ def test_a_short_row_is_found_even_when_its_missing_fields_could_be_empty(tmp_pa
     path = tmp_path / "payouts.csv"
     short = "PO2,10.00,EUR,2026-01-13T07:58:12.000Z,REF,paid,2026-01-14,0,0,0,0"
     path.write_text("\n".join([PAYOUT_HEADER, payout_row("PO1"), short, payout_row("PO3")]))
-    with pytest.raises(InputError, match="line 3: short or truncated line: 11 fields instead of 12"):
+    with pytest.raises(InputError, match="line 3: short or truncated line: 11 fields instead of"):
         read(path, FIELDS)
 
 

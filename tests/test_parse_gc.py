@@ -130,7 +130,8 @@ def test_variants_give_the_same_payments(lazy_shared_datadir, tmp_path, payments
 
 
 def test_excel_timestamps_keep_the_minute(lazy_shared_datadir, tmp_path, payments):
-    got = parse_gc.parse_payments(folder(tmp_path, lazy_shared_datadir / "parse/payments_excel.csv"))
+    excel = lazy_shared_datadir / "parse/payments_excel.csv"
+    got = parse_gc.parse_payments(folder(tmp_path, excel))
     assert got["created_at"].equals(payments["created_at"].dt.truncate("1m"))
 
 
@@ -193,7 +194,8 @@ def test_overlapping_exports_newest_wins(lazy_shared_datadir, tmp_path, capsys):
 BAD = [
     ("empty.csv", None, None, None, "empty file: no header row"),
     ("binary.csv", None, None, None, "binary content, not a CSV text file"),
-    ("unknown_export.csv", 1, None, "Status,Settlement date (UTC),Total amount (incl. VAT),Currency",
+    ("unknown_export.csv", 1, None,
+     "Status,Settlement date (UTC),Total amount (incl. VAT),Currency",
      "not a known export"),
     ("payments_semicolon.csv", 1, None, None, "is separated by ';' instead of ','"),
     ("payments_missing_amount.csv", 1, "amount", None,

@@ -145,8 +145,8 @@ BAD = [
 
 
 @pytest.mark.parametrize("name, line, column, message", BAD, ids=[b[0] for b in BAD])
-def test_bad_input_is_named_and_nothing_is_written(lazy_shared_datadir, tmp_path, name, line, column,
-                                                    message):
+def test_bad_input_is_named_and_nothing_is_written(lazy_shared_datadir, tmp_path, name, line,
+                                                    column, message):
     shine = tmp_path / "shine"
     shine.mkdir()
     shutil.copy(lazy_shared_datadir / f"parse/{name}", shine / name)

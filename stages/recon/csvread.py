@@ -391,7 +391,7 @@ def amount_cents(text: pl.Expr) -> pl.Expr:
 
 
 def date_value(text: pl.Expr) -> pl.Expr:
-    """`YYYY-MM-DD` (as exported) or `DD/MM/YYYY` (after Excel) -> Date; impossible dates -> null."""
+    """`YYYY-MM-DD` (as exported) or `DD/MM/YYYY` (after Excel) -> Date; 31/02 -> null."""
     return pl.coalesce(
         text.str.strptime(pl.Date, "%Y-%m-%d", strict=False),
         text.str.strptime(pl.Date, "%d/%m/%Y", strict=False),

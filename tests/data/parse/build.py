@@ -98,8 +98,8 @@ def build() -> None:
     note[3] = ["relance, voir\nmail du 12/01"]
     write_rows("payments_extra_columns.csv", [r[:5] + n + r[5:] for r, n in zip(payments, note)])
     truncated = (FORMATS / "gocardless_payments.csv").read_bytes().rstrip(b"\n")
-    (HERE / "payments_truncated.csv").write_bytes(truncated[:truncated.rindex(b"\n")]
-                                                  + b"\nPM00028VJTQ159,2026-02-04T16:27:55.000Z,2026-02-11,60.0")
+    cut_row = b"PM00028VJTQ159,2026-02-04T16:27:55.000Z,2026-02-11,60.0"
+    (HERE / "payments_truncated.csv").write_bytes(truncated[:truncated.rindex(b"\n") + 1] + cut_row)
     write_rows("payments_excel.csv", excel_resaved(payments), encoding="cp1252", eol="\r\n")
 
     write_rows("payouts_excel.csv", excel_resaved(payouts), encoding="cp1252", eol="\r\n")
