@@ -119,7 +119,21 @@ def p15(invoice_id, ref, remaining, **changes):
                  invoice_ref=ref, invoice_remaining_cents=remaining) | changes
 
 
-def test_a_multi_invoice_payment_is_split_by_the_invoices_open_amounts():
+def test_a_multi_invoice_payment_is_split_by_the_shares_pass1_gives():
+    rows = [p15(14, "FA2601-0014", 10000, share_cents=9500),
+            p15(15, "FA2601-0015", 3000, share_cents=3000)]
+    [payment] = plan_payments(frame(*rows)).payments
+    assert payment.allocations == (Allocation(14, "FA2601-0014", 9500),
+                                   Allocation(15, "FA2601-0015", 3000))
+
+
+def test_a_single_invoice_row_whose_share_is_not_the_payment_is_left_out():
+    plan = plan_payments(frame(a_row(share_cents=5000)))
+    assert [x.reason for x in plan.left_out] == [
+        "pass 1 gives the invoice a share of 5000 cents, not the whole payment"]
+
+
+def test_without_shares_a_multi_invoice_payment_is_split_by_the_open_amounts():
     plan = plan_payments(frame(p15(14, "FA2601-0014", 9500), p15(15, "FA2601-0015", 3000)))
     [payment] = plan.payments
     assert payment.amount_cents == 12500
@@ -129,13 +143,15 @@ def test_a_multi_invoice_payment_is_split_by_the_invoices_open_amounts():
 
 @pytest.mark.parametrize("rows, reason", [
     ([p15(14, "FA2601-0014", 9500), p15(15, "FA2601-0015", 2500)],
-     "the invoices' open amounts (12000 cents) do not add up to the payment"),
+     "the invoices' shares (12000 cents) do not add up to the payment"),
     ([p15(14, "FA2601-0014", 9500), p15(None, "FA2601-0015", 3000)],
      "another invoice of this multi-invoice payment cannot be recorded"),
     ([p15(14, "FA2601-0014;FA2601-0015", 12500)],
      "one row names several invoices (FA2601-0014;FA2601-0015); record it by hand"),
     ([p15(14, "FA2601-0014", 9500), p15(14, "FA2601-0014", 3000)],
      "the multi-invoice payment names the same invoice twice"),
+    ([p15(14, "FA2601-0014", 9000, share_cents=9500), p15(15, "FA2601-0015", 3000)],
+     "a share of this multi-invoice payment exceeds what its invoice had left"),
 ])
 def test_a_multi_invoice_payment_that_does_not_add_up_is_left_out_whole(rows, reason):
     plan = plan_payments(frame(*rows))

@@ -4,8 +4,9 @@ A payment is planned when pass 1 flagged it GC_PAID_DOLIBARR_OPEN on a strong ma
 soft match only when config `fix.allow_soft` is true), it is money received, and it names
 exactly one invoice id. A `multi_invoice` payment (one payment naming several invoices)
 is planned as one payment split across them only when pass 1 gives one row per invoice,
-every row has an invoice id, and the invoices' open amounts add up exactly to the
-payment; otherwise it is left out with the reason. Everything else flagged
+every row has an invoice id, and the shares (pass 1's `share_cents`, else the invoice's
+open amount) add up exactly to the payment, none above what its invoice had left to pay;
+otherwise the whole payment is left out with the reason. Everything else flagged
 GC_PAID_DOLIBARR_OPEN is left out, with the reason, so the plan explains itself.
 
 The plan is only a proposal: the fix stage re-reads each invoice live before writing.
@@ -74,7 +75,9 @@ def plan_payments(pass1: pl.DataFrame, allow_soft: bool = False) -> Plan:
     """The payments to record and the fix candidates left out, each with its reason."""
     candidates = pass1.filter(pl.col("flag") == FIX_FLAG)
     # Window results first, as plain columns: the reason expressions then stay row-wise.
-    judged = candidates.with_columns(pl.len().over("gc_payment_id").alias("_rows"))
+    judged = candidates.with_columns(
+        pl.len().over("gc_payment_id").alias("_rows"),
+        pl.coalesce("share_cents", "invoice_remaining_cents").alias("_share"))
     judged = judged.with_columns(_row_reason(allow_soft).alias("reason"))
     judged = judged.with_columns(_group_facts()).with_columns(_group_reason().alias("reason"))
     judged = judged.sort("charge_date", "gc_payment_id", "invoice_ref", nulls_last=True)
@@ -108,6 +111,9 @@ def _row_reason(allow_soft: bool) -> pl.Expr:
         .then(pl.lit("the payment appears on several rows of pass 1; record it by hand"))
         .when(~multi & (pl.col("amount_cents") > pl.col("invoice_remaining_cents")).fill_null(True))
         .then(pl.lit("amount exceeds what the invoice had left to pay"))
+        .when(~multi & (pl.col("share_cents") != pl.col("amount_cents")).fill_null(False))
+        .then(pl.format("pass 1 gives the invoice a share of {} cents, not the whole payment",
+                        pl.col("share_cents")))
         .otherwise(pl.lit(None, pl.String))
     )
 
@@ -115,12 +121,14 @@ def _row_reason(allow_soft: bool) -> pl.Expr:
 def _group_facts() -> list[pl.Expr]:
     """Per GoCardless id: what a multi-invoice payment's rows say together."""
     by_payment = "gc_payment_id"
-    shares = pl.col("invoice_remaining_cents")
+    shares = pl.col("_share")
     return [
         pl.col("reason").is_not_null().any().over(by_payment).alias("_any_reason"),
         (pl.col("invoice_id").n_unique().over(by_payment) == pl.col("_rows")).alias("_distinct"),
         (pl.col("amount_cents").n_unique().over(by_payment) == 1).alias("_one_amount"),
         ((shares <= 0) | shares.is_null()).any().over(by_payment).alias("_empty_share"),
+        (shares > pl.col("invoice_remaining_cents")).fill_null(True).any().over(by_payment)
+        .alias("_share_too_big"),
         shares.sum().over(by_payment).alias("_shares_sum"),
     ]
 
@@ -137,35 +145,36 @@ def _group_reason() -> pl.Expr:
         .when(~pl.col("_one_amount"))
         .then(pl.lit("the rows of this multi-invoice payment disagree on its amount"))
         .when(pl.col("_empty_share"))
-        .then(pl.lit("an invoice of this multi-invoice payment has nothing left to pay"))
+        .then(pl.lit("an invoice of this multi-invoice payment gets no share"))
+        .when(pl.col("_share_too_big"))
+        .then(pl.lit("a share of this multi-invoice payment exceeds what its invoice had left"))
         .when(pl.col("_shares_sum") != pl.col("amount_cents"))
-        .then(pl.format("the invoices' open amounts ({} cents) do not add up to the payment",
+        .then(pl.format("the invoices' shares ({} cents) do not add up to the payment",
                         pl.col("_shares_sum")))
         .otherwise(pl.lit(None, pl.String))
     )
 
 
 def _planned_payments(planned: pl.DataFrame) -> list[PlannedPayment]:
-    """One PlannedPayment per GoCardless id (the plan is small: a loop is fine here)."""
-    payments = []
-    for rows in planned.partition_by("gc_payment_id", maintain_order=True):
-        first = rows.row(0, named=True)
-        multi = first["match_type"] == MULTI_INVOICE
-        allocations = tuple(
-            Allocation(r["invoice_id"], r["invoice_ref"],
-                       r["invoice_remaining_cents"] if multi else r["amount_cents"])
-            for r in rows.iter_rows(named=True)
+    """One PlannedPayment per GoCardless id, its invoices gathered by polars."""
+    multi = pl.col("match_type") == MULTI_INVOICE
+    grouped = planned.group_by("gc_payment_id", maintain_order=True).agg(
+        pl.col("charge_date", "payout_id", "amount_cents", "match_type").first(),
+        pl.coalesce("invoice_customer_name", "customer_name", pl.lit("")).first()
+        .alias("customer"),
+        pl.col("invoice_id", "invoice_ref"),
+        pl.when(multi).then(pl.col("_share")).otherwise(pl.col("amount_cents")).alias("shares"),
+    )
+    return [
+        PlannedPayment(
+            gc_payment_id=r["gc_payment_id"], charge_date=r["charge_date"],
+            payout_id=r["payout_id"], customer_name=r["customer"],
+            amount_cents=r["amount_cents"], match_type=r["match_type"],
+            allocations=tuple(Allocation(*share) for share in
+                              zip(r["invoice_id"], r["invoice_ref"], r["shares"])),
         )
-        payments.append(PlannedPayment(
-            gc_payment_id=first["gc_payment_id"],
-            charge_date=first["charge_date"],
-            payout_id=first["payout_id"],
-            customer_name=first["invoice_customer_name"] or first["customer_name"] or "",
-            amount_cents=first["amount_cents"],
-            match_type=first["match_type"],
-            allocations=allocations,
-        ))
-    return payments
+        for r in grouped.iter_rows(named=True)
+    ]
 
 
 def _left_out(judged: pl.DataFrame) -> list[LeftOut]:
