@@ -28,8 +28,7 @@ from typing import Callable, TextIO
 
 from recon import config as config_module
 from recon.dolibarr import (ApiNotFoundError, AuthError, BadRequestError, DolibarrError,
-                            NotFoundError, UnreachableError, WriteOutcomeUnknown,
-                            client_from_env)
+                            ForbiddenError, NotFoundError, UnreachableError, client_from_env)
 from recon.errors import InputError, StageError, run
 from recon.fixplan import Allocation, Plan, PlannedPayment, plan_payments
 from recon.io import read_parquet
@@ -216,8 +215,10 @@ def posting_for(payment: PlannedPayment, remaining_cents: int, settings: FixSett
 
 # --- the run ----------------------------------------------------------------------------------
 
-STOP_ERRORS = (AuthError, UnreachableError, ApiNotFoundError)
-DEFINITE_REFUSALS = (BadRequestError, NotFoundError, AuthError)  # rolled back: nothing recorded
+STOP_ERRORS = (AuthError, ForbiddenError, UnreachableError, ApiNotFoundError)
+# Answers that say nothing was recorded (Dolibarr rolls back); anything else after a POST
+# (lost connection, timeout, 5xx, a garbled answer) may have been recorded.
+DEFINITE_REFUSALS = (BadRequestError, NotFoundError, AuthError, ForbiddenError)
 
 
 def must_stop(exc: DolibarrError) -> bool:

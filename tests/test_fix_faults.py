@@ -3,7 +3,7 @@ changed since pass 1, 5xx bursts, a refused key. Whatever happens, a payment is 
 recorded twice and nothing is written to an invoice that is no longer open."""
 import requests
 
-from recon.dolibarr import WriteOutcomeUnknown
+from recon.dolibarr import BadRequestError, WriteOutcomeUnknown
 from recon.fixplan import plan_payments
 from recon.journal import Journal
 from test_fix import (KEY, a_row, data, demo_pass1, emu, frame, journal_lines,  # noqa: F401
@@ -166,3 +166,27 @@ def test_an_invoice_gone_from_dolibarr_is_skipped_and_the_run_goes_on(tmp_path, 
     out = capsys.readouterr().out
     assert "skipped  FA2601-0999" in out and "invoice not found in Dolibarr" in out
     assert posts(emu) == ["/invoices/4/payments"]
+
+
+class RefusesFirstPost(AnswerLostBeforeArrival):
+    def post(self, path, body):
+        if not self.lost:
+            self.lost = True
+            raise BadRequestError("Bad Request: Payment error : TotalAmountEmpty", status=400)
+        return self.client.post(path, body)
+
+
+def test_a_refused_post_is_journaled_as_an_error_and_the_run_goes_on(
+        tmp_path, emu, monkeypatch, capsys):
+    real = fix.client_from_env
+    monkeypatch.setattr(fix, "client_from_env",
+                        lambda *a, **k: RefusesFirstPost(real(*a, **k)))
+    second = a_row(gc_payment_id="PM00019JR2X5Z9", amount_cents=4900, invoice_id=17,
+                   invoice_ref="FA2601-0017", invoice_remaining_cents=4900)
+    assert run_fix(tmp_path, frame(a_row(), second)) == 1
+    out = capsys.readouterr().out
+    assert "Dolibarr refused it: Bad Request: Payment error : TotalAmountEmpty" in out
+    assert "Recorded 1 (49.00), skipped 0, failed 1, outcome unknown 0." in out
+    assert [r.get("outcome") for r in journal_lines(tmp_path)] == [
+        None, "error", None, "recorded"]
+    assert Journal(tmp_path / "tmp" / "fix_journal.jsonl").unresolved() == []
