@@ -3,13 +3,12 @@ changed since pass 1, 5xx bursts, a refused key. Whatever happens, a payment is 
 recorded twice and nothing is written to an invoice that is no longer open."""
 import requests
 
+import fix
 from recon.dolibarr import BadRequestError, WriteOutcomeUnknown
 from recon.fixplan import plan_payments
 from recon.journal import Journal
 from test_fix import (KEY, a_row, data, demo_pass1, emu, frame, journal_lines,  # noqa: F401
                       posts, run_fix, start_emulator, use_emulator)
-
-import fix
 
 P04 = plan_payments(frame(a_row())).payments[0]  # 89.90 on FA2601-0004 (invoice id 4)
 
