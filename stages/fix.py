@@ -47,17 +47,20 @@ INVOICE_STATUS = {"0": "a draft", "1": "validated", "2": "closed", "3": "abandon
 @dataclass(frozen=True)
 class FixSettings:
     allow_soft: bool
+    allow_multi_invoice: bool
     payment_type_id: int
     bank_account_id: int
 
 
 def fix_settings(config: dict, config_path: str) -> FixSettings:
-    """The `fix:` section, checked: ids are whole numbers >= 1, allow_soft a boolean."""
+    """The `fix:` section, checked: ids are whole numbers >= 1, switches are booleans."""
     section = config.get("fix") or {}
-    allow_soft = section.get("allow_soft", False)
-    if not isinstance(allow_soft, bool):
-        raise InputError("fix.allow_soft must be true or false", file=config_path,
-                         value=allow_soft)
+    switches = {}
+    for key in ("allow_soft", "allow_multi_invoice"):
+        switches[key] = section.get(key, False)
+        if not isinstance(switches[key], bool):
+            raise InputError(f"fix.{key} must be true or false", file=config_path,
+                             value=switches[key])
     ids = {}
     for key, variable in (("payment_type_id", "DOLIBARR_GC_PAYMENT_ID"),
                           ("bank_account_id", "DOLIBARR_BANK_ACCOUNT_ID")):
@@ -66,7 +69,7 @@ def fix_settings(config: dict, config_path: str) -> FixSettings:
             raise InputError(f"fix.{key} (or {variable}) must be a Dolibarr id, a whole "
                              "number of at least 1", file=config_path, value=value)
         ids[key] = value
-    return FixSettings(allow_soft=allow_soft, **ids)
+    return FixSettings(**switches, **ids)
 
 
 def money(cents: int) -> str:
@@ -433,7 +436,8 @@ def main(argv: list[str] | None = None, stdin: TextIO | None = None) -> int:
     args = parse_args(argv)
     config = config_module.load(args.config)
     settings = fix_settings(config, args.config)
-    plan = plan_payments(read_parquet(args.pass1, PASS1), allow_soft=settings.allow_soft)
+    plan = plan_payments(read_parquet(args.pass1, PASS1), allow_soft=settings.allow_soft,
+                         allow_multi_invoice=settings.allow_multi_invoice)
     journal = Journal(args.journal)
     with journal.locked():
         unresolved = journal.unresolved()

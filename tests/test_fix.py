@@ -122,7 +122,7 @@ def p15(invoice_id, ref, remaining, **changes):
 def test_a_multi_invoice_payment_is_split_by_the_shares_pass1_gives():
     rows = [p15(14, "FA2601-0014", 10000, share_cents=9500),
             p15(15, "FA2601-0015", 3000, share_cents=3000)]
-    [payment] = plan_payments(frame(*rows)).payments
+    [payment] = plan_payments(frame(*rows), allow_multi_invoice=True).payments
     assert payment.allocations == (Allocation(14, "FA2601-0014", 9500),
                                    Allocation(15, "FA2601-0015", 3000))
 
@@ -134,11 +134,19 @@ def test_a_single_invoice_row_whose_share_is_not_the_payment_is_left_out():
 
 
 def test_without_shares_a_multi_invoice_payment_is_split_by_the_open_amounts():
-    plan = plan_payments(frame(p15(14, "FA2601-0014", 9500), p15(15, "FA2601-0015", 3000)))
+    plan = plan_payments(frame(p15(14, "FA2601-0014", 9500), p15(15, "FA2601-0015", 3000)),
+                         allow_multi_invoice=True)
     [payment] = plan.payments
     assert payment.amount_cents == 12500
     assert payment.allocations == (Allocation(14, "FA2601-0014", 9500),
                                    Allocation(15, "FA2601-0015", 3000))
+
+
+def test_a_multi_invoice_payment_is_left_out_unless_config_allows_it():
+    plan = plan_payments(frame(p15(14, "FA2601-0014", 9500), p15(15, "FA2601-0015", 3000)))
+    assert plan.payments == []
+    assert {x.reason for x in plan.left_out} == {
+        "one payment for several invoices (config fix.allow_multi_invoice is false)"}
 
 
 @pytest.mark.parametrize("rows, reason", [
@@ -154,7 +162,7 @@ def test_without_shares_a_multi_invoice_payment_is_split_by_the_open_amounts():
      "a share of this multi-invoice payment exceeds what its invoice had left"),
 ])
 def test_a_multi_invoice_payment_that_does_not_add_up_is_left_out_whole(rows, reason):
-    plan = plan_payments(frame(*rows))
+    plan = plan_payments(frame(*rows), allow_multi_invoice=True)
     assert plan.payments == []
     assert reason in {x.reason for x in plan.left_out}
 
@@ -200,7 +208,8 @@ def test_an_existing_payment_is_found_by_num_or_ref_ext(data):
     assert fix.find_recorded([], "PM01AAAA0005") is None
 
 
-SETTINGS = fix.FixSettings(allow_soft=False, payment_type_id=3, bank_account_id=1)
+SETTINGS = fix.FixSettings(allow_soft=False, allow_multi_invoice=False, payment_type_id=3,
+                           bank_account_id=1)
 
 
 def test_the_whole_remainder_goes_through_the_invoice_payment_endpoint(data):
@@ -448,8 +457,9 @@ def test_a_partial_payment_goes_through_paymentsdistributed_with_the_exact_amoun
 
 def test_a_multi_invoice_payment_is_one_payment_split_over_its_invoices(tmp_path, emu):
     before = emu.payment_count()
+    config = write_config(tmp_path, allow_multi_invoice=True)
     assert run_fix(tmp_path, frame(p15(14, "FA2601-0014", 9500),
-                                   p15(15, "FA2601-0015", 3000))) == 0
+                                   p15(15, "FA2601-0015", 3000)), config=config) == 0
     assert emu.payment_count() == before + 1
     assert [p["amount"] for p in emu.payments(14) + emu.payments(15)] == [
         "95.00000000", "30.00000000"]

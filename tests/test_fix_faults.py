@@ -46,7 +46,7 @@ def test_killed_between_the_post_and_its_result_line_the_rerun_does_not_post_aga
                                         "amount_cents": 8990}],
                              endpoint="/invoices/4/payments")
     pay_by_hand(emu, "/invoices/4/payments", fix.posting_for(P04, 8990, fix.FixSettings(
-        False, 3, 1)).body)  # ...and the process died before writing the result
+        False, False, 3, 1)).body)  # ...and the process died before writing the result
     before = emu.payment_count()
 
     assert run_fix(tmp_path, demo_pass1(data)) == 0

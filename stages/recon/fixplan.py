@@ -71,21 +71,22 @@ def accepted_match_types(allow_soft: bool) -> tuple[str, ...]:
     return STRONG_MATCH_TYPES + ((SOFT_MATCH_TYPE,) if allow_soft else ())
 
 
-def plan_payments(pass1: pl.DataFrame, allow_soft: bool = False) -> Plan:
+def plan_payments(pass1: pl.DataFrame, allow_soft: bool = False,
+                  allow_multi_invoice: bool = False) -> Plan:
     """The payments to record and the fix candidates left out, each with its reason."""
     candidates = pass1.filter(pl.col("flag") == FIX_FLAG)
     # Window results first, as plain columns: the reason expressions then stay row-wise.
     judged = candidates.with_columns(
         pl.len().over("gc_payment_id").alias("_rows"),
         pl.coalesce("share_cents", "invoice_remaining_cents").alias("_share"))
-    judged = judged.with_columns(_row_reason(allow_soft).alias("reason"))
+    judged = judged.with_columns(_row_reason(allow_soft, allow_multi_invoice).alias("reason"))
     judged = judged.with_columns(_group_facts()).with_columns(_group_reason().alias("reason"))
     judged = judged.sort("charge_date", "gc_payment_id", "invoice_ref", nulls_last=True)
     planned = judged.filter(pl.col("reason").is_null())
     return Plan(payments=_planned_payments(planned), left_out=_left_out(judged))
 
 
-def _row_reason(allow_soft: bool) -> pl.Expr:
+def _row_reason(allow_soft: bool, allow_multi_invoice: bool) -> pl.Expr:
     """Why one pass-1 row cannot be written as it stands (null when it can)."""
     match_type, status = pl.col("match_type"), pl.col("payment_status")
     multi = (match_type == MULTI_INVOICE).fill_null(False)
@@ -93,6 +94,11 @@ def _row_reason(allow_soft: bool) -> pl.Expr:
     if not allow_soft:
         reason = reason.when(match_type == SOFT_MATCH_TYPE).then(
             pl.lit("soft match (config fix.allow_soft is false)"))
+    if not allow_multi_invoice:
+        # GROUND_TRUTH keeps one payment for several invoices out of the default fix set:
+        # the link is sound, but splitting one debit is a booking choice for a person.
+        reason = reason.when(multi).then(
+            pl.lit("one payment for several invoices (config fix.allow_multi_invoice is false)"))
     return (
         reason
         .when(~match_type.is_in(accepted_match_types(allow_soft)).fill_null(False))
