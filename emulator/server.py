@@ -204,6 +204,8 @@ class _Handler(BaseHTTPRequestHandler):
         for name, value in reply.headers.items():
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(reply.body)))
+        if self.close_connection:  # the client asked to close: say so, as real servers do
+            self.send_header("Connection", "close")
         self.end_headers()
         self.wfile.write(reply.body)
 
