@@ -66,7 +66,7 @@ DRAFT, VALIDATED, CLOSED, ABANDONED = 0, 1, 2, 3
 # --- preparation -------------------------------------------------------------------------
 
 def prepare_invoices(invoices: pl.DataFrame) -> pl.DataFrame:
-    """Invoices with their match key, whether they can be matched and their Dolibarr state."""
+    """Invoices with their match key, whether they can be matched, whether they are settled."""
     status, total = pl.col("status"), pl.col("total_cents")
     remaining = pl.col("remaining_cents").fill_null(total)
     credit_note = (pl.col("type") == CREDIT_NOTE_TYPE) | (total < 0)
@@ -77,41 +77,26 @@ def prepare_invoices(invoices: pl.DataFrame) -> pl.DataFrame:
         .when(~status.is_in([VALIDATED, CLOSED]) | (total == 0)).then(pl.lit("invoice of no amount"))
     )
     settled = (status == CLOSED) | ((status == VALIDATED) & (remaining <= 0))
-    dolibarr_state = (
-        pl.when(status == VALIDATED).then(
-            pl.when(remaining <= 0).then(pl.lit("paid but not closed (nothing left to pay)"))
-            .when(remaining < total).then(fmt("partly paid, {} left to pay", eur(remaining)))
-            .otherwise(fmt("open, {} left to pay", eur(remaining))))
-        .when(pl.col("paid").fill_null(True)).then(pl.lit("paid"))
-        .otherwise(fmt("closed with {} written off", eur(remaining)))
-    )
     return invoices.with_columns(
         ref_key=pl.col("invoice_ref").str.strip_chars().str.to_uppercase(),
         remaining_cents=remaining,
         excluded_why=excluded_why,
         settled=settled.fill_null(False),
-        dolibarr_state=dolibarr_state,
     ).with_columns(eligible=pl.col("excluded_why").is_null())
 
 
 def prepare_payments(payments: pl.DataFrame, invoices: pl.DataFrame,
                      settings: Settings) -> pl.DataFrame:
     """Payments with their state group and the invoice refs their texts name."""
-    known_refs = invoices["ref_key"].drop_nulls().unique()
-    desc = pl.col("description").fill_null("").str.strip_chars().str.to_uppercase()
-    ref = pl.col("reference").fill_null("").str.strip_chars().str.to_uppercase()
     df = payments.with_columns(
         state=state_group(pl.col("status")),
         refunded_cents=pl.col("amount_refunded_cents").fill_null(0),
         created_date=pl.col("created_at").dt.date(),
-        desc_exact=(desc != "") & desc.is_in(known_refs.implode()),
-        ref_exact=(ref != "") & ref.is_in(known_refs.implode()),
-        desc_named=_named_refs(desc, settings),
-        ref_named=_named_refs(ref, settings),
+        desc_key=_key(pl.col("description")),
+        ref_key=_key(pl.col("reference")),
     )
-    desc_named = pl.when(pl.col("desc_exact")).then(pl.concat_list(desc)).otherwise("desc_named")
-    ref_named = pl.when(pl.col("ref_exact")).then(pl.concat_list(ref)).otherwise("ref_named")
-    df = df.with_columns(desc_named=desc_named, ref_named=ref_named)
+    df = _with_named_refs(df, "desc", invoices, settings)
+    df = _with_named_refs(df, "ref", invoices, settings)
     n_desc, n_ref = pl.col("desc_named").list.len(), pl.col("ref_named").list.len()
     rule = (
         pl.when(pl.col("desc_exact")).then(pl.lit(EXACT))
@@ -121,34 +106,73 @@ def prepare_payments(payments: pl.DataFrame, invoices: pl.DataFrame,
         .when(n_ref > 1).then(pl.lit(MULTI))
         .otherwise(pl.lit(NONE))
     )
-    conflict = (n_desc > 0) & (pl.col("ref_named").list.set_difference("desc_named").list.len() > 0)
+    # Only rows naming refs in both texts can disagree (null elsewhere keeps this cheap).
+    both = pl.when((n_desc > 0) & (n_ref > 0)).then(pl.col("ref_named"))
+    conflict = (both.list.set_difference("desc_named").list.len() > 0).fill_null(False)
     return df.with_columns(
         rule=rule,
         conflict=conflict,
         named=pl.when(n_desc > 0).then("desc_named").otherwise("ref_named"),
         named_where=pl.when(n_desc > 0).then(pl.lit("description"))
         .when(n_ref > 0).then(pl.lit("reference")),
+    ).drop("desc_tokens", "ref_tokens")
+
+
+def _key(text: pl.Expr) -> pl.Expr:
+    """A text as compared with refs: trimmed, upper case, "" when missing."""
+    return text.fill_null("").str.strip_chars().str.to_uppercase()
+
+
+def _with_named_refs(df: pl.DataFrame, prefix: str, invoices: pl.DataFrame,
+                     settings: Settings) -> pl.DataFrame:
+    """`<prefix>_named`: the distinct refs a text names; `<prefix>_exact`: the text is one.
+
+    A text names the refs written in it as whole words (refs look like the configured
+    pattern); a text holding none that is, as a whole, a Dolibarr ref (any numbering)
+    names that ref. The costly steps run only on the rows that need them: the others
+    are masked to null first, which polars skips.
+    """
+    key, tokens = pl.col(f"{prefix}_key"), pl.col(f"{prefix}_tokens")
+    df = df.with_columns(key.str.extract_all(settings.ref_regex).alias(f"{prefix}_tokens"))
+    n = tokens.list.len()
+    whole = (
+        df.filter((n == 0) & (key != "")).select("gc_payment_id", key)
+        .join(invoices.select("ref_key"), left_on=f"{prefix}_key",
+              right_on="ref_key", how="semi")
     )
-
-
-def _named_refs(text: pl.Expr, settings: Settings) -> pl.Expr:
-    """The distinct invoice refs written as whole words in `text` (upper case)."""
-    return text.str.extract_all(settings.ref_regex).list.eval(
-        pl.element().str.to_uppercase()).list.unique(maintain_order=True)
+    if whole.is_empty():
+        is_whole = pl.lit(False)
+    else:
+        is_whole = pl.col("gc_payment_id").is_in(whole["gc_payment_id"].implode())
+    distinct = pl.when(n > 1).then(tokens).list.unique(maintain_order=True)
+    named = (
+        pl.when(n > 1).then(distinct)
+        .when(is_whole).then(pl.concat_list(pl.when(is_whole).then(key)))
+        .otherwise(tokens)
+    )
+    exact = ((n == 1) & (tokens.list.first() == key)).fill_null(False) | is_whole
+    return df.with_columns(named.alias(f"{prefix}_named"), exact.alias(f"{prefix}_exact"))
 
 
 def _named_invoices(payments: pl.DataFrame, invoices: pl.DataFrame) -> pl.DataFrame:
     """One row per (payment, named ref, Dolibarr invoice with that ref, if any)."""
     pairs = (
         payments.filter(pl.col("named").list.len() > 0)
-        .select("gc_payment_id", "named", "named_where", "rule", "conflict")
+        .select("gc_payment_id", "amount_cents", "named", "named_where", "rule", "conflict")
         .explode("named").rename({"named": "named_ref"})
     )
-    return pairs.join(
-        invoices.select("ref_key", "invoice_id", "socid", "eligible", "excluded_why",
-                        "total_cents", "remaining_cents"),
-        left_on="named_ref", right_on="ref_key", how="left",
-    ).with_columns(ref_hits=pl.col("invoice_id").count().over("gc_payment_id", "named_ref"))
+    # Refs that several Dolibarr invoices share (never, normally): a small frame.
+    shared = (invoices.filter(pl.col("ref_key").is_duplicated())
+              .group_by("ref_key").agg(shared_by=pl.len()))
+    return (
+        pairs.join(invoices.select("ref_key", "invoice_id", "socid", "eligible", "excluded_why",
+                                   "total_cents", "remaining_cents"),
+                   left_on="named_ref", right_on="ref_key", how="left")
+        .join(shared, left_on="named_ref", right_on="ref_key", how="left")
+        .with_columns(ref_hits=pl.when(pl.col("invoice_id").is_null()).then(0)
+                      .otherwise(pl.col("shared_by").fill_null(1)))
+        .drop("shared_by")
+    )
 
 
 # --- rules -------------------------------------------------------------------------------
@@ -170,7 +194,7 @@ def _single_ref_rule(payments: pl.DataFrame, named: pl.DataFrame):
     where = pl.col("named_where")
     found = rows.filter(pl.col("ref_hits") == 1)
     links = found.filter(pl.col("eligible")).select(
-        "gc_payment_id", "invoice_id", match_type="rule")
+        "gc_payment_id", "invoice_id", match_type="rule", share_cents="amount_cents")
     not_found = _left(
         rows.filter(pl.col("ref_hits") == 0), UNMATCHED, NONE, pl.col("named_ref"),
         fmt("the {} names {}, which is not among the Dolibarr invoices read",
@@ -184,8 +208,6 @@ def _single_ref_rule(payments: pl.DataFrame, named: pl.DataFrame):
         twice, AMBIGUOUS, pl.col("rule"), pl.col("named_ref"),
         fmt("the {} names {}, a ref {} Dolibarr invoices share", where,
                   pl.col("named_ref"), pl.col("ref_hits")))
-    links = links.join(payments.select("gc_payment_id", "amount_cents"), on="gc_payment_id")
-    links = links.with_columns(share_cents=pl.col("amount_cents")).drop("amount_cents")
     return links, pl.concat([not_found, excluded, duplicated])
 
 
@@ -242,23 +264,29 @@ def _multi_invoice_rule(payments: pl.DataFrame, named: pl.DataFrame, settings: S
     links = (
         rows.join(accepted, on="gc_payment_id")
         .unique(["gc_payment_id", "invoice_id"], maintain_order=True)
+        .with_columns(
+            share_cents=pl.when("by_remaining").then("remaining_cents").otherwise("total_cents"))
         .select(
-            "gc_payment_id", "invoice_id", "related_refs", "by_remaining",
+            "gc_payment_id", "invoice_id", "related_refs", "by_remaining", "share_cents",
             match_type=pl.lit(MULTI),
-            share_cents=pl.when("by_remaining").then("remaining_cents").otherwise("total_cents"),
+            rule_evidence=fmt(
+                "the payment names {} (one customer) and their {} add up to it; {} of it is "
+                "this invoice's share", pl.col("related_refs").str.replace_all(";", " + "),
+                pl.when("by_remaining").then(pl.lit("open amounts")).otherwise(pl.lit("totals")),
+                eur(pl.col("share_cents"))),
         )
     )
     return links, left
 
 
-def _soft_rule(payments: pl.DataFrame, invoices: pl.DataFrame, consumed: pl.Series,
+def _soft_rule(payments: pl.DataFrame, invoices: pl.DataFrame, consumed: pl.DataFrame,
                settings: Settings):
     """Rule 5: amount + name key + date, unique on both sides, for payments naming nothing."""
     pays = payments.filter(
         (pl.col("rule") == NONE) & ~pl.col("conflict") & (pl.col("state") != FAILED)
         & pl.col("charge_date").is_not_null()
     ).select("gc_payment_id", "amount_cents", "charge_date", pay_name="customer_name")
-    invs = invoices.filter(pl.col("eligible") & ~pl.col("invoice_id").is_in(consumed.implode())).select(
+    invs = invoices.filter(pl.col("eligible")).join(consumed, on="invoice_id", how="anti").select(
         "invoice_id", "invoice_ref", "total_cents", "invoice_date", "due_date",
         inv_name="customer_name")
     keys = _name_keys(pays["pay_name"], invs["inv_name"], settings=settings)
@@ -325,36 +353,68 @@ def _name_keys(*names: pl.Series, settings: Settings) -> pl.DataFrame:
 
 # --- verdicts ----------------------------------------------------------------------------
 
-def _judge_links(links: pl.DataFrame, payments: pl.DataFrame,
-                 invoices: pl.DataFrame) -> pl.DataFrame:
-    """One row per (payment, invoice) link, with the flag its group's state gives it."""
+# What the verdicts need of a payment (the prepared frame also holds the parsed texts).
+_PAYMENT_COLUMNS = ("gc_payment_id", "state", "status", "amount_cents", "refunded_cents",
+                    "charge_date", "created_at", "created_date", "description", "reference",
+                    "payout_id", "customer_name")
+
+
+def _judge_links(links: pl.DataFrame, payments: pl.DataFrame, invoices: pl.DataFrame,
+                 in_window: pl.Expr) -> pl.DataFrame:
+    """One row per (payment, invoice) link of the window, with the flag its group gives it.
+
+    Every link counts in its invoice's sums (an instalment before the window too); only
+    the window's get a verdict and its text.
+    """
     invoice_columns = invoices.select(
         "invoice_id", "total_cents", "remaining_cents", "invoice_date", "due_date", "settled",
-        "dolibarr_state", linked_ref="invoice_ref", invoice_customer_name="customer_name",
+        linked_ref="invoice_ref", invoice_customer_name="customer_name",
         invoice_status="status", invoice_paid="paid")
+    payment_columns = payments.select(_PAYMENT_COLUMNS)
     df = (
-        links.join(payments, on="gc_payment_id", how="left")
+        links.with_columns(several=pl.len().over("invoice_id") > 1)
+        .join(payment_columns, on="gc_payment_id", how="left")
         .join(invoice_columns, on="invoice_id", how="left")
-        .sort("invoice_id", "charge_date", "created_at", "gc_payment_id", nulls_last=False)
     )
-    inv = "invoice_id"
-    state = pl.col("state")
+    alone = _alone_on_their_invoice(df.filter(~pl.col("several")))
+    grouped = _grouped_on_their_invoice(
+        df.filter(pl.col("several"))
+        .sort("invoice_id", "charge_date", "created_at", "gc_payment_id", nulls_last=False))
+    df = pl.concat([alone, grouped], how="diagonal_relaxed").filter(in_window)
+    df = df.with_columns(flag=_link_flag(), evidence=_link_evidence())
+    return df.with_columns(invoice_ref=pl.col("linked_ref"))
+
+
+def _alone_on_their_invoice(df: pl.DataFrame) -> pl.DataFrame:
+    """Links that are the only one on their invoice (most of them): no window needed."""
+    state, share = pl.col("state"), pl.col("share_cents")
+    return df.with_columns(
+        superseded=pl.lit(False),
+        active=state.is_in([RECEIVED, PENDING]),
+        received_cents=pl.when(state == RECEIVED).then(share).otherwise(0),
+        pending_cents=pl.when(state == PENDING).then(share).otherwise(0),
+        n_active=state.is_in([RECEIVED, PENDING]).cast(pl.UInt32),
+        later_ids=pl.lit(None, pl.String),
+        related_payment_ids=pl.lit(None, pl.String),
+    )
+
+
+def _grouped_on_their_invoice(df: pl.DataFrame) -> pl.DataFrame:
+    """Several links on one invoice (retries, instalments): the last state decides."""
+    inv, state, share = "invoice_id", pl.col("state"), pl.col("share_cents")
     last = pl.int_range(pl.len()).over(inv) == pl.len().over(inv) - 1
     df = df.with_columns(
         superseded=state.is_in([FAILED, CHARGED_BACK]) & ~last,
         payment_ids=pl.col("gc_payment_id").over(inv, mapping_strategy="join"),
     ).with_columns(active=~pl.col("superseded") & state.is_in([RECEIVED, PENDING]))
-    share = pl.col("share_cents")
-    df = df.with_columns(
+    return df.with_columns(
         received_cents=share.filter(pl.col("active") & (state == RECEIVED)).sum().over(inv),
         pending_cents=share.filter(pl.col("active") & (state == PENDING)).sum().over(inv),
-        n_active=pl.col("active").sum().over(inv),
+        n_active=pl.col("active").sum().over(inv).cast(pl.UInt32),
         later_ids=pl.col("gc_payment_id").shift(-1).over(inv),
         related_payment_ids=pl.col("payment_ids").list.set_difference(
             pl.concat_list("gc_payment_id")).list.join(";"),
-    )
-    df = df.with_columns(flag=_link_flag(), evidence=_link_evidence())
-    return df.with_columns(invoice_ref=pl.col("linked_ref"))
+    ).drop("payment_ids")
 
 
 def _link_flag() -> pl.Expr:
@@ -390,25 +450,49 @@ def _link_flag() -> pl.Expr:
 
 
 def _rule_evidence() -> pl.Expr:
-    """Where the ref was found (soft and multi rows carry theirs from the rule)."""
-    ref, rule = pl.col("linked_ref"), pl.col("match_type")
-    return (
-        pl.when(rule == EXACT).then(fmt(
-            "the description '{}' is the invoice ref {} (case and spaces aside)",
-            pl.col("description").str.strip_chars(), ref))
-        .when(rule == IN_DESCRIPTION).then(fmt(
-            "invoice ref {} found as a whole word in the description '{}'", ref,
-            pl.col("description").str.strip_chars()))
-        .when(rule == IN_REFERENCE).then(fmt(
-            "invoice ref {} found in the reference '{}' (the description names no invoice)", ref,
-            pl.col("reference").str.strip_chars()))
-        .when(rule == MULTI).then(fmt(
-            "the payment names {} (one customer) and their {} add up to it; {} of it is this "
-            "invoice's share", pl.col("related_refs").str.replace_all(";", " + "),
-            pl.when("by_remaining").then(pl.lit("open amounts")).otherwise(pl.lit("totals")),
-            eur(pl.col("share_cents"))))
-        .otherwise(pl.col("rule_evidence"))
+    """Where the ref was found (soft and multi rows carry theirs from the rule).
+
+    One template for the three ref rules, its variable words picked per row: polars
+    evaluates every branch of a when/then on every row, so branching between whole
+    formatted texts would build each text for all rows.
+    """
+    rule = pl.col("match_type")
+    exact, in_reference = rule == EXACT, rule == IN_REFERENCE
+    where = pl.when(in_reference).then(pl.lit("reference")).otherwise(pl.lit("description"))
+    text = pl.when(in_reference).then("reference").otherwise("description").str.strip_chars()
+    how = (pl.when(exact).then(pl.lit("is"))
+           .when(in_reference).then(pl.lit("holds"))
+           .otherwise(pl.lit("holds, as a whole word,")))
+    aside = (pl.when(exact).then(pl.lit(" (case and spaces aside)"))
+             .when(in_reference).then(pl.lit(" (the description names no invoice)"))
+             .otherwise(pl.lit("")))
+    ref_rule = fmt("the {} '{}' {} the invoice ref {}{}", where, text, how,
+                   pl.col("linked_ref"), aside)
+    return pl.when(rule.is_in(SINGLE_REF_RULES)).then(ref_rule).otherwise("rule_evidence")
+
+
+def _part(*pieces: pl.Expr | str) -> pl.Expr:
+    """Text pieces joined; null as soon as one piece is null (an optional part)."""
+    return pl.concat_str([pl.lit(p) if isinstance(p, str) else p for p in pieces])
+
+
+def _dolibarr_state() -> pl.Expr:
+    """What Dolibarr says of a linked invoice, as text (built only for linked rows)."""
+    status, total = pl.col("invoice_status"), pl.col("total_cents")
+    remaining = pl.col("remaining_cents")
+    validated = status == VALIDATED
+    nothing_left = validated & (remaining <= 0)
+    paid = ~validated & pl.col("invoice_paid").fill_null(True)
+    head = (
+        pl.when(nothing_left).then(pl.lit("paid but not closed (nothing left to pay)"))
+        .when(validated & (remaining < total)).then(pl.lit("partly paid, "))
+        .when(validated).then(pl.lit("open, "))
+        .when(paid).then(pl.lit("paid"))
+        .otherwise(pl.lit("closed with "))
     )
+    amount = eur(pl.when(~nothing_left & ~paid).then(remaining))
+    tail = pl.when(validated).then(pl.lit(" left to pay")).otherwise(pl.lit(" written off"))
+    return pl.concat_str([head, _part(amount, tail)], ignore_nulls=True)
 
 
 def _link_evidence() -> pl.Expr:
@@ -416,37 +500,36 @@ def _link_evidence() -> pl.Expr:
     money = fmt(
         "payment {} {}; GoCardless received {} of the invoice's {}", eur(pl.col("amount_cents")),
         pl.col("status"), eur(pl.col("received_cents")), eur(pl.col("total_cents")))
-    pending = pl.when(pl.col("pending_cents") > 0).then(
-        fmt("{} pending", eur(pl.col("pending_cents"))))
-    refunded = pl.when(pl.col("refunded_cents") > 0).then(
-        fmt("{} refunded to the customer", eur(pl.col("refunded_cents"))))
-    dolibarr = fmt("Dolibarr: {}", pl.col("dolibarr_state"))
-    group = (
-        pl.when(pl.col("superseded")).then(fmt(
-            "{}, then payment {} for the same invoice: the later one decides",
-            pl.when(state == FAILED).then(pl.lit("failed")).otherwise(pl.lit("charged back")),
-            pl.col("later_ids")))
-        .when(pl.col("related_payment_ids") != "").then(fmt(
-            "other payments for this invoice: {}", pl.col("related_payment_ids")))
-    )
-    return pl.concat_str([_rule_evidence(), money, pending, refunded, dolibarr, group],
+    pending = _part(eur(pl.when(pl.col("pending_cents") > 0).then("pending_cents")), " pending")
+    refunded = _part(eur(pl.when(pl.col("refunded_cents") > 0).then("refunded_cents")),
+                     " refunded to the customer")
+    dolibarr = _part("Dolibarr: ", _dolibarr_state())
+    retried = _part(
+        pl.when(state == FAILED).then(pl.lit("failed")).otherwise(pl.lit("charged back")),
+        ", then payment ", pl.when("superseded").then("later_ids"),
+        " for the same invoice: the later one decides")
+    others = _part("other payments for this invoice: ",
+                   pl.when(~pl.col("superseded")).then("related_payment_ids"))
+    return pl.concat_str([_rule_evidence(), money, pending, refunded, dolibarr, retried, others],
                          separator="; ", ignore_nulls=True)
 
 
-def _judge_unlinked(left: pl.DataFrame, payments: pl.DataFrame,
-                    linked_ids: pl.Series) -> pl.DataFrame:
+def _judge_unlinked(left: pl.DataFrame, payments: pl.DataFrame, linked_ids: pl.Series,
+                    in_window: pl.Expr) -> pl.DataFrame:
     """Payments with no link: the rule's abstention, or GC_UNMATCHED when no rule applied."""
-    judged = left.filter(~pl.col("gc_payment_id").is_in(linked_ids.implode()))
+    linked = linked_ids.to_frame("gc_payment_id")
+    judged = left.join(linked, on="gc_payment_id", how="anti")
     judged = judged.unique("gc_payment_id", keep="first", maintain_order=True)
-    rest = payments.filter(~pl.col("gc_payment_id").is_in(linked_ids.implode())
-                           & ~pl.col("gc_payment_id").is_in(judged["gc_payment_id"].implode()))
+    rest = (payments.select("gc_payment_id").join(linked, on="gc_payment_id", how="anti")
+            .join(judged.select("gc_payment_id"), on="gc_payment_id", how="anti"))
     unmatched = rest.select(
         "gc_payment_id", flag=pl.lit(UNMATCHED), match_type=pl.lit(NONE),
         invoice_ref=pl.lit(None, pl.String),
         evidence=pl.lit("no invoice ref in the description or reference, and no invoice with "
                         "the same amount, customer name and date"),
     )
-    df = pl.concat([judged, unmatched]).join(payments, on="gc_payment_id", how="left")
+    df = pl.concat([judged, unmatched]).join(payments.select(_PAYMENT_COLUMNS),
+                                             on="gc_payment_id", how="left").filter(in_window)
     failed = pl.col("state") == FAILED
     state_text = fmt("payment {} {}", eur(pl.col("amount_cents")), pl.col("status"))
     return df.with_columns(
@@ -466,19 +549,19 @@ def match_payments(payments: pl.DataFrame, invoices: pl.DataFrame, settings: Set
     named = _named_invoices(payments, invoices)
     single_links, single_left = _single_ref_rule(payments, named)
     multi_links, multi_left = _multi_invoice_rule(payments, named, settings)
-    consumed = named["invoice_id"].drop_nulls().unique()
+    consumed = named.select("invoice_id").drop_nulls().unique()
     soft_links, soft_left = _soft_rule(payments, invoices, consumed, settings)
     links = pl.concat([single_links, multi_links, soft_links], how="diagonal_relaxed")
     links = _ensure_columns(links, {"related_refs": pl.String, "by_remaining": pl.Boolean,
                                     "rule_evidence": pl.String, "days_apart": pl.Int64})
-    linked = _judge_links(links, payments, invoices)
-    left = pl.concat([_conflicts(payments), single_left, multi_left, soft_left])
-    unlinked = _judge_unlinked(left, payments, linked["gc_payment_id"].unique())
-    rows = pl.concat([linked, unlinked], how="diagonal_relaxed")
     in_window = (pl.col("charge_date").is_between(date_from, date_to)
-                 | pl.col("created_date").is_between(date_from, date_to))
-    rows = rows.filter(in_window.fill_null(False))
-    return _to_schema(rows.sort("charge_date", "gc_payment_id", "invoice_ref", nulls_last=True))
+                 | pl.col("created_date").is_between(date_from, date_to)).fill_null(False)
+    linked = _judge_links(links, payments, invoices, in_window)
+    left = pl.concat([_conflicts(payments), single_left, multi_left, soft_left])
+    linked_ids = links["gc_payment_id"].unique()
+    unlinked = _judge_unlinked(left, payments, linked_ids, in_window)
+    rows = _to_schema(pl.concat([linked, unlinked], how="diagonal_relaxed"))
+    return rows.sort("charge_date", "gc_payment_id", "invoice_ref", nulls_last=True)
 
 
 def _ensure_columns(df: pl.DataFrame, columns: dict) -> pl.DataFrame:
