@@ -133,8 +133,22 @@ def payouts_table(pass3: pl.DataFrame) -> pl.DataFrame:
 
 # --- the summary -------------------------------------------------------------------------
 
-def _flag_rows(pass1: pl.DataFrame, pass2: pl.DataFrame, pass3: pl.DataFrame) -> pl.DataFrame:
-    """Every verdict as (flag, amount in cents, one line for the action list)."""
+def _first_needing_action(frame: pl.DataFrame, flag: str = "flag") -> pl.DataFrame:
+    """The first rows of each flag that needs action: all the summary shows."""
+    return (frame.filter(pl.col(flag).is_in(list(ACTIONS)))
+            .group_by(flag, maintain_order=True).head(LINES_PER_FLAG))
+
+
+def _flag_rows(pass1: pl.DataFrame, pass2: pl.DataFrame, pass3: pl.DataFrame,
+               with_lines: bool = False) -> pl.DataFrame:
+    """Every verdict as (flag, amount in cents); with_lines: only the rows the action list
+    shows, each with its line (texts are built for those few rows only)."""
+    if with_lines:
+        fees_rows = _first_needing_action(pass3.filter(pl.col("fees_flag").is_not_null()),
+                                          "fees_flag")
+        pass1, pass2, pass3 = (_first_needing_action(f) for f in (pass1, pass2, pass3))
+    else:
+        fees_rows = pass3.filter(pl.col("fees_flag").is_not_null())
     payment_line = pl.concat_str([
         pl.col("invoice_ref").fill_null("(no invoice)"),
         pl.lit(" <- "), pl.col("gc_payment_id"),
@@ -156,21 +170,19 @@ def _flag_rows(pass1: pl.DataFrame, pass2: pl.DataFrame, pass3: pl.DataFrame) ->
     credit_line = fmt("{} {} EUR '{}' ({})", pl.col("bank_date"),
                             eur(pl.col("bank_amount_cents")), pl.col("bank_label"),
                             pl.col("bank_transaction_id"))
-    payout_or_credit = pass3.select(
-        "flag",
-        cents=pl.coalesce("net_cents", "bank_amount_cents"),
-        line=pl.when(pl.col("payout_id").is_null()).then(credit_line).otherwise(payout_line))
-    fees = pass3.filter(pl.col("fees_flag").is_not_null()).select(
-        flag="fees_flag", cents=pl.col("deducted_cents") - pl.col("fees_cents"),
-        line=fmt("{} {}: {}", pl.col("payout_id"), pl.col("reference"),
-                       pl.col("explanation")))
+    fees_line = fmt("{} {}: {}", pl.col("payout_id"), pl.col("reference"), pl.col("explanation"))
+    payout_or_credit_line = pl.when(pl.col("payout_id").is_null()).then(credit_line).otherwise(
+        payout_line)
     invoice_cents = pl.when(pl.col("flag") == "DOLIBARR_OPEN_NO_GC").then(
         "invoice_remaining_cents").otherwise("invoice_total_cents")
+    line = (lambda expr: {"line": expr}) if with_lines else (lambda expr: {})  # noqa: E731
     return pl.concat([
-        pass1.select("flag", cents="share_cents", line=payment_line),
-        pass2.select("flag", cents=invoice_cents, line=invoice_line),
-        payout_or_credit,
-        fees,
+        pass1.select("flag", cents="share_cents", **line(payment_line)),
+        pass2.select("flag", cents=invoice_cents, **line(invoice_line)),
+        pass3.select("flag", cents=pl.coalesce("net_cents", "bank_amount_cents"),
+                     **line(payout_or_credit_line)),
+        fees_rows.select(flag="fees_flag", cents=pl.col("deducted_cents") - pl.col("fees_cents"),
+                         **line(fees_line)),
     ])
 
 
@@ -185,8 +197,7 @@ def _money(cents: int | None) -> str:
 def summary_text(pass1: pl.DataFrame, pass2: pl.DataFrame, pass3: pl.DataFrame,
                  date_from: date, date_to: date) -> str:
     """The terminal summary: counts and totals per flag, then what needs action."""
-    rows = _flag_rows(pass1, pass2, pass3)
-    totals = rows.group_by("flag").agg(count=pl.len(), cents=pl.col("cents").sum())
+    totals = _flag_rows(pass1, pass2, pass3).group_by("flag").agg(count=pl.len(), cents=pl.col("cents").sum())
     order = {flag: i for i, flag in enumerate(FLAG_ORDER)}
     totals = totals.with_columns(
         rank=pl.col("flag").replace_strict(order, default=len(order), return_dtype=pl.Int64)
@@ -200,7 +211,7 @@ def summary_text(pass1: pl.DataFrame, pass2: pl.DataFrame, pass3: pl.DataFrame,
             "net, bank credits at their amount, FEES_MISMATCH at gross - net - fees.",
             ""]
     out += _money_in_bank_lines(pass1, pass3)
-    out += _action_lines(rows)
+    out += _action_lines(totals, _flag_rows(pass1, pass2, pass3, with_lines=True))
     return "\n".join(out) + "\n"
 
 
@@ -218,19 +229,22 @@ def _money_in_bank_lines(pass1: pl.DataFrame, pass3: pl.DataFrame) -> list[str]:
     return [f"Payments whose money reached the bank: {', '.join(parts) or 'none'}", ""]
 
 
-def _action_lines(rows: pl.DataFrame) -> list[str]:
-    needing = rows.filter(pl.col("flag").is_in(list(ACTIONS)))
-    if needing.is_empty():
+def _action_lines(totals: pl.DataFrame, shown: pl.DataFrame) -> list[str]:
+    """Per flag that needs action: its count and total, why, and its first lines."""
+    per_flag = {flag: (count, cents) for flag, count, cents in
+                totals.select("flag", "count", "cents").iter_rows()}
+    if not set(per_flag) & set(ACTIONS):
         return ["Nothing needs action."]
     out = ["Needs action:"]
     for flag, why in ACTIONS.items():
-        lines = needing.filter(pl.col("flag") == flag)
-        if lines.is_empty():
+        if flag not in per_flag:
             continue
-        out += ["", f"{flag} ({lines.height}, {_money(lines['cents'].sum())} EUR): {why}"]
-        out += [f"  {line}" for line in lines["line"].head(LINES_PER_FLAG).to_list()]
-        if lines.height > LINES_PER_FLAG:
-            out.append(f"  ... and {lines.height - LINES_PER_FLAG} more in the CSV files")
+        count, cents = per_flag[flag]
+        lines = shown.filter(pl.col("flag") == flag)["line"].head(LINES_PER_FLAG).to_list()
+        out += ["", f"{flag} ({count}, {_money(cents)} EUR): {why}"]
+        out += [f"  {line}" for line in lines]
+        if count > len(lines):
+            out.append(f"  ... and {count - len(lines)} more in the CSV files")
     return out
 
 

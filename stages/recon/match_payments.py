@@ -161,18 +161,14 @@ def _named_invoices(payments: pl.DataFrame, invoices: pl.DataFrame) -> pl.DataFr
         .select("gc_payment_id", "amount_cents", "named", "named_where", "rule", "conflict")
         .explode("named").rename({"named": "named_ref"})
     )
-    # Refs that several Dolibarr invoices share (never, normally): a small frame.
-    shared = (invoices.filter(pl.col("ref_key").is_duplicated())
-              .group_by("ref_key").agg(shared_by=pl.len()))
-    return (
-        pairs.join(invoices.select("ref_key", "invoice_id", "socid", "eligible", "excluded_why",
-                                   "total_cents", "remaining_cents"),
-                   left_on="named_ref", right_on="ref_key", how="left")
-        .join(shared, left_on="named_ref", right_on="ref_key", how="left")
-        .with_columns(ref_hits=pl.when(pl.col("invoice_id").is_null()).then(0)
-                      .otherwise(pl.col("shared_by").fill_null(1)))
-        .drop("shared_by")
-    )
+    joined = pairs.join(
+        invoices.select("ref_key", "invoice_id", "socid", "eligible", "excluded_why",
+                        "total_cents", "remaining_cents"),
+        left_on="named_ref", right_on="ref_key", how="left")
+    hits = pl.col("invoice_id").is_not_null().cast(pl.Int64)
+    if joined.height > pairs.height:  # a ref several Dolibarr invoices share (rare)
+        hits = pl.col("invoice_id").count().over("gc_payment_id", "named_ref")
+    return joined.with_columns(ref_hits=hits)
 
 
 # --- rules -------------------------------------------------------------------------------

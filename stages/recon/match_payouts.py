@@ -306,8 +306,11 @@ def _fees_explanation(rows: pl.DataFrame, items: pl.DataFrame, pass1: pl.DataFra
 
 def _breakdown_lines(items: pl.DataFrame, pass1: pl.DataFrame) -> pl.DataFrame:
     """Per payout: its debits and fees given back, as text, and the debits' total."""
+    # Only debits and fees given back are listed: a few lines, so only their refs are looked up.
+    items = items.filter((pl.col("gross_cents") < 0) | (pl.col("fees_cents") < 0))
     refs = (
         pass1.filter(pl.col("invoice_ref").is_not_null())
+        .join(items.select("gc_payment_id").unique(), on="gc_payment_id", how="semi")
         .group_by("gc_payment_id").agg(ref=pl.col("invoice_ref").unique(maintain_order=True)
                                        .str.join(", "))
     )
