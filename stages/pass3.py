@@ -12,14 +12,11 @@ recon/match_payouts.py; pass 1 only lends the invoice refs named in the fee expl
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
-
-import polars as pl
 
 from recon import config as config_module
-from recon.errors import InputError, run
-from recon.io import conform, read_parquet, write_parquet
-from recon.match_common import parse_window, settings_from_config
+from recon.errors import run
+from recon.io import read_parquet, write_parquet
+from recon.match_common import parse_window, read_columns, settings_from_config
 from recon.match_payouts import match_payouts
 from recon.schemas import BANK, GC_PAYMENTS, GC_PAYOUT_ITEMS, GC_PAYOUTS, PASS1, PASS3
 
@@ -39,18 +36,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def read_columns(path: str, columns: tuple[str, ...]) -> pl.DataFrame:
-    """Only the pass-1 columns pass 3 uses (its evidence texts are large)."""
-    schema = {name: PASS1[name] for name in columns}
-    if not Path(path).is_file():
-        return read_parquet(path, schema)  # the usual "file not found" error
-    try:
-        frame = pl.read_parquet(path, columns=list(columns))
-    except pl.exceptions.ColumnNotFoundError as exc:
-        raise InputError(f"missing column ({exc})", file=path) from None
-    return conform(frame, schema, path)
-
-
 def main(argv=None) -> None:
     args = parse_args(argv)
     date_from, date_to = parse_window(args.date_from, args.date_to)
@@ -60,7 +45,7 @@ def main(argv=None) -> None:
         items=read_parquet(args.payout_items, GC_PAYOUT_ITEMS),
         payments=read_parquet(args.payments, GC_PAYMENTS),
         bank=read_parquet(args.bank, BANK),
-        pass1=read_columns(args.pass1, ("gc_payment_id", "invoice_ref")),
+        pass1=read_columns(args.pass1, PASS1, ("gc_payment_id", "invoice_ref")),
         settings=settings, date_from=date_from, date_to=date_to,
     )
     write_parquet(rows, args.out, PASS3)

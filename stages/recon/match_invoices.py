@@ -35,11 +35,12 @@ def audit_invoices(invoices: pl.DataFrame, pass1: pl.DataFrame, date_from: date,
                    date_to: date) -> pl.DataFrame:
     """The pass-2 rows (schema PASS2)."""
     invoices = prepare_invoices(invoices)
-    linked = pass1["invoice_id"].drop_nulls().unique()
+    linked = pass1.select("invoice_id").drop_nulls().unique()
     candidates = (
         pass1.filter(pl.col("flag") == AMBIGUOUS)
-        .select(pl.col("invoice_ref").str.split(";").explode().str.strip_chars().str.to_uppercase())
-        .to_series().drop_nulls().unique()
+        .select(ref_key=pl.col("invoice_ref").str.split(";").explode().str.strip_chars()
+                .str.to_uppercase())
+        .drop_nulls().unique()
     )
     open_rows = _open_without_gc(invoices, linked, candidates, date_to)
     excluded_rows = _excluded(invoices, date_from, date_to)
@@ -57,7 +58,7 @@ def audit_invoices(invoices: pl.DataFrame, pass1: pl.DataFrame, date_from: date,
     ).select(list(PASS2)).cast(PASS2)
 
 
-def _open_without_gc(invoices: pl.DataFrame, linked: pl.Series, candidates: pl.Series,
+def _open_without_gc(invoices: pl.DataFrame, linked: pl.DataFrame, candidates: pl.DataFrame,
                      date_to: date) -> pl.DataFrame:
     due = pl.coalesce("due_date", "invoice_date")
     days = (pl.lit(date_to) - due).dt.total_days()
@@ -66,11 +67,11 @@ def _open_without_gc(invoices: pl.DataFrame, linked: pl.Series, candidates: pl.S
         .when(days == 0).then(fmt("due on {}", pl.lit(date_to)))
         .otherwise(fmt("not yet due on {} (due in {})", pl.lit(date_to), days_text(-days)))
     )
-    rows = invoices.filter(
-        pl.col("eligible") & ~pl.col("settled")
-        & (pl.col("invoice_date") <= date_to).fill_null(True)
-        & ~pl.col("invoice_id").is_in(linked.implode())
-        & ~pl.col("ref_key").is_in(candidates.implode())
+    rows = (
+        invoices.filter(pl.col("eligible") & ~pl.col("settled")
+                        & (pl.col("invoice_date") <= date_to).fill_null(True))
+        .join(linked, on="invoice_id", how="anti")
+        .join(candidates, on="ref_key", how="anti")
     )
     return rows.with_columns(
         flag=pl.lit(OPEN_NO_GC),
