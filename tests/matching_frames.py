@@ -46,8 +46,7 @@ def invoices(*rows: dict) -> pl.DataFrame:
             "remaining_cents": 10000, "invoice_date": date(2026, 1, 8),
             "due_date": date(2026, 1, 8), "currency": "EUR", "payment_mode": "PRE",
         }
-    frame = _frame(rows, INVOICES, defaults)
-    return frame
+    return _frame(rows, INVOICES, defaults)
 
 
 def paid(**row) -> dict:
