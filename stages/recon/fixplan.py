@@ -18,6 +18,7 @@ from datetime import date
 
 import polars as pl
 
+from recon.match_common import fmt
 from recon.schemas import SOFT_MATCH_TYPE, STRONG_MATCH_TYPES
 
 FIX_FLAG = "GC_PAID_DOLIBARR_OPEN"
@@ -102,14 +103,14 @@ def _row_reason(allow_soft: bool, allow_multi_invoice: bool) -> pl.Expr:
     return (
         reason
         .when(~match_type.is_in(accepted_match_types(allow_soft)).fill_null(False))
-        .then(pl.format("match type '{}' is not a proven match", match_type.fill_null("")))
+        .then(fmt("match type '{}' is not a proven match", match_type.fill_null("")))
         .when(~status.is_in(RECEIVED_STATES).fill_null(False))
-        .then(pl.format("payment status '{}' is not money received", status.fill_null("")))
+        .then(fmt("payment status '{}' is not money received", status.fill_null("")))
         .when(pl.col("invoice_id").is_null())
-        .then(pl.format("no single invoice id (invoices named: {}); record it by hand",
+        .then(fmt("no single invoice id (invoices named: {}); record it by hand",
                         pl.col("invoice_ref").fill_null("none")))
         .when(pl.col("invoice_ref").str.contains(";").fill_null(False))
-        .then(pl.format("one row names several invoices ({}); record it by hand",
+        .then(fmt("one row names several invoices ({}); record it by hand",
                         pl.col("invoice_ref")))
         .when(pl.col("amount_cents").fill_null(0) <= 0)
         .then(pl.lit("amount is not positive"))
@@ -118,7 +119,7 @@ def _row_reason(allow_soft: bool, allow_multi_invoice: bool) -> pl.Expr:
         .when(~multi & (pl.col("amount_cents") > pl.col("invoice_remaining_cents")).fill_null(True))
         .then(pl.lit("amount exceeds what the invoice had left to pay"))
         .when(~multi & (pl.col("share_cents") != pl.col("amount_cents")).fill_null(False))
-        .then(pl.format("pass 1 gives the invoice a share of {} cents, not the whole payment",
+        .then(fmt("pass 1 gives the invoice a share of {} cents, not the whole payment",
                         pl.col("share_cents")))
         .otherwise(pl.lit(None, pl.String))
     )
@@ -155,7 +156,7 @@ def _group_reason() -> pl.Expr:
         .when(pl.col("_share_too_big"))
         .then(pl.lit("a share of this multi-invoice payment exceeds what its invoice had left"))
         .when(pl.col("_shares_sum") != pl.col("amount_cents"))
-        .then(pl.format("the invoices' shares ({} cents) do not add up to the payment",
+        .then(fmt("the invoices' shares ({} cents) do not add up to the payment",
                         pl.col("_shares_sum")))
         .otherwise(pl.lit(None, pl.String))
     )

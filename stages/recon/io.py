@@ -32,7 +32,8 @@ def write_parquet(df: pl.DataFrame, path: str | Path, schema: dict | None = None
     if schema is not None:
         df = conform(df, schema, str(path))
     with atomic_path(path) as tmp:
-        df.write_parquet(tmp)
+        # lz4: about twice as fast as the default zstd on a million rows, files ~1.5x larger.
+        df.write_parquet(tmp, compression="lz4")
 
 
 def write_text(text: str, path: str | Path) -> None:
