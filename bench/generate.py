@@ -28,7 +28,7 @@ import json
 import random
 import shutil
 import sys
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -275,11 +275,6 @@ def json_value(text: pl.Expr) -> pl.Expr:
     """A JSON string literal, or `null`."""
     escaped = text.str.replace_all("\\", "\\\\", literal=True).str.replace_all('"', '\\"', literal=True)
     return pl.when(text.is_null()).then(pl.lit("null")).otherwise(pl.lit('"') + escaped + pl.lit('"'))
-
-
-def json_raw(text: pl.Expr) -> pl.Expr:
-    """A JSON number (already formatted) or `null`."""
-    return pl.when(text.is_null()).then(pl.lit("null")).otherwise(text)
 
 
 def gather(values: list[str], index: pl.Expr) -> pl.Expr:
