@@ -23,7 +23,6 @@ else is polars expressions, so a size and a seed always give the same bytes.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import random
 import shutil
@@ -105,6 +104,7 @@ VENDORS = [  # everyday non-GoCardless lines: type, label, counterparty, cents f
 # API puts them in an object (API_FACTS.md §5: `properties=` keeps the object's own order).
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "stages"))
 from recon.invoices import INVOICE_PROPERTIES, THIRDPARTY_PROPERTIES  # noqa: E402
+from recon.io import file_sha256  # noqa: E402
 
 API_INVOICE_ORDER = (
     "id", "ref", "statut", "status", "multicurrency_code", "total_ttc", "totalpaid", "type",
@@ -958,18 +958,10 @@ def write_snapshot(invoices: pl.DataFrame, customers: pl.DataFrame, folder: Path
         "dolibarr_version": "23.0.0-beta", "timezone": "UTC",
         "fetched_at": f"{EXPORT_DATE.isoformat()}T08:00:00+00:00",
         "invoices": invoices.height, "thirdparties": customers.height,
-        "sha256": {name: sha256(folder / name) for name in ("invoices.json", "thirdparties.json")},
+        "sha256": {name: file_sha256(folder / name) for name in ("invoices.json", "thirdparties.json")},
         "source": "bench/generate.py (synthetic)",
     }
     (folder / "meta.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
-
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 # --- the whole month ---------------------------------------------------------------------

@@ -39,7 +39,7 @@ from recon.dolibarr import DolibarrClient, client_from_env
 from recon.errors import InputError, run
 from recon.invoices import (INVOICE_PROPERTIES, INVOICES_FILE, THIRDPARTIES_FILE,
                             THIRDPARTY_PROPERTIES, in_window, load_snapshot, window_start)
-from recon.io import write_parquet
+from recon.io import file_sha256, write_parquet
 from recon.schemas import INVOICES
 
 META_FILE = "meta.json"
@@ -222,17 +222,9 @@ def check_hashes(folder: Path, meta: dict, stream: TextIO) -> None:
     """Say so when a file no longer matches the hash recorded when it was fetched."""
     for name, expected in (meta.get("sha256") or {}).items():
         path = folder / name
-        if path.is_file() and _sha256(path) != expected:
+        if path.is_file() and file_sha256(path) != expected:
             stream.write(f"notice: {path} changed since it was fetched (its SHA-256 differs "
                          f"from {folder / META_FILE}); reading it as it is now\n")
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 # --- snapshot -> invoices -------------------------------------------------------------------

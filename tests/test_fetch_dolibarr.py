@@ -18,6 +18,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 import fetch_dolibarr
+from recon.io import file_sha256
 from emulator import DolibarrEmulator
 from recon.dolibarr import ApiNotFoundError, AuthError, InvalidResponseError, ServerError
 from recon.dolibarr import UnreachableError
@@ -139,7 +140,7 @@ def test_snapshot_folder_holds_raw_objects_and_meta(env, dolibarr, config, tmp_p
         "from": "2026-02-01", "to": "2026-02-09", "invoices_dated_from": "2026-02-01",
         "dolibarr_version": "23.0.0-beta", "timezone": "UTC", "invoices": 21,
         "thirdparties": DEMO_CUSTOMERS}
-    assert meta["sha256"]["invoices.json"] == fetch_dolibarr._sha256(folder / "invoices.json")
+    assert meta["sha256"]["invoices.json"] == file_sha256(folder / "invoices.json")
     assert [p.name for p in (tmp_path / "run").iterdir() if p.name.startswith(".")] == []
 
 

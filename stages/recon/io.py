@@ -1,6 +1,7 @@
 """Reading and writing the pipeline's files so that a failed stage leaves nothing behind."""
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from contextlib import contextmanager
@@ -61,3 +62,12 @@ def conform(df: pl.DataFrame, schema: dict, name: str) -> pl.DataFrame:
         got = ", ".join(f"{c}: {out.schema[c]} (expected {schema[c]})" for c in wrong)
         raise InputError(f"unexpected column types: {got}", file=name)
     return out.cast(schema)
+
+
+def file_sha256(path: str | Path) -> str:
+    """Hex SHA-256 of a file, read in 1 MiB blocks (snapshots can be hundreds of MB)."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
