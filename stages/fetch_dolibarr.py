@@ -40,6 +40,7 @@ from recon.errors import InputError, run
 from recon.invoices import (INVOICE_PROPERTIES, INVOICES_FILE, THIRDPARTIES_FILE,
                             THIRDPARTY_PROPERTIES, in_window, load_snapshot, window_start)
 from recon.io import file_sha256, write_parquet
+from recon.match_common import parse_window
 from recon.schemas import INVOICES
 
 META_FILE = "meta.json"
@@ -255,9 +256,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                     "as a JSON snapshot, write the invoices Parquet. DOLIBARR_URL and "
                     "DOLIBARR_API_KEY come from the environment; with DOLIBARR_SNAPSHOT="
                     "<folder> a saved snapshot is read instead of the network.")
-    parser.add_argument("--from", dest="date_from", required=True, type=_iso_date,
+    parser.add_argument("--from", dest="date_from", required=True,
                         help="first day of the window, YYYY-MM-DD")
-    parser.add_argument("--to", dest="date_to", required=True, type=_iso_date,
+    parser.add_argument("--to", dest="date_to", required=True,
                         help="last day of the window, YYYY-MM-DD")
     parser.add_argument("--config", required=True, help="config.yaml (section dolibarr:)")
     parser.add_argument("--snapshot-dir", required=True, type=Path,
@@ -267,22 +268,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _iso_date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-01-31") from None
-
-
 def main(argv: list[str] | None = None, stream: TextIO | None = None) -> int:
     args = parse_args(argv)
     stream = stream or sys.stderr
-    if args.date_from > args.date_to:
-        raise InputError("the window ends before it starts", value=f"--from {args.date_from} "
-                         f"--to {args.date_to}", expected="FROM on or before TO")
+    date_from, date_to = parse_window(args.date_from, args.date_to)
     config = config_module.load(args.config)
     settings = fetch_settings(config, args.config)
-    window = Window(args.date_from, args.date_to, settings.lookback_days)
+    window = Window(date_from, date_to, settings.lookback_days)
     saved = os.environ.get(SNAPSHOT_VARIABLE, "").strip()
     if saved:
         folder = Path(saved)
