@@ -53,7 +53,8 @@ FLAG_ORDER = [
 ]
 ACTIONS = {
     "GC_PAID_DOLIBARR_OPEN": "collected by GoCardless, still open in Dolibarr: record the "
-                             "payment (`make fix` records the strong matches)",
+                             "payment (`make fix` records the reference matches; [soft] and "
+                             "[multi_invoice] ones only if config.yaml's fix: section allows)",
     "AMOUNT_MISMATCH": "the amounts disagree: check the invoice, record by hand",
     "AMBIGUOUS": "several candidates tie: decide by hand",
     "GC_UNMATCHED": "a GoCardless payment with no invoice: find its invoice",
