@@ -51,6 +51,7 @@ class Result:
     stage: str
     exit_status: int
     wall_seconds: float
+    cpu_seconds: float
     peak_rss_mb: float
     rows: dict[str, int | None] = field(default_factory=dict)
 
@@ -115,15 +116,16 @@ def stage_env(paths: Paths) -> dict[str, str]:
     return env
 
 
-def run_process(argv: list[str], env: dict[str, str], log: Path) -> tuple[int, float, float]:
-    """Run one process to completion: (exit status, wall seconds, its own peak RSS in MB)."""
+def run_process(argv: list[str], env: dict[str, str], log: Path) -> tuple[int, float, float, float]:
+    """Run one process to completion: (exit status, wall s, CPU s, its own peak RSS in MB)."""
     with log.open("wb") as out:
         actions = [(os.POSIX_SPAWN_DUP2, out.fileno(), 1), (os.POSIX_SPAWN_DUP2, out.fileno(), 2)]
         start = time.perf_counter()
         pid = os.posix_spawn(argv[0], argv, env, file_actions=actions)
         _, status, usage = os.wait4(pid, 0)
         wall = time.perf_counter() - start
-    return os.waitstatus_to_exitcode(status), wall, usage.ru_maxrss / 1024  # ru_maxrss is in KiB
+    cpu = usage.ru_utime + usage.ru_stime
+    return os.waitstatus_to_exitcode(status), wall, cpu, usage.ru_maxrss / 1024  # ru_maxrss is in KiB
 
 
 def count_rows(path: Path) -> int | None:
@@ -148,7 +150,7 @@ def prepare_data(out: Path, invoices: int, seed: int) -> tuple[Path, dict, float
         data.parent.mkdir(parents=True, exist_ok=True)
         argv = [sys.executable, str(ROOT / "bench" / "generate.py"), "--invoices", str(invoices),
                 "--seed", str(seed), "--out", str(data)]
-        status, seconds, _ = run_process(argv, dict(os.environ), data.parent / f"{data.name}.log")
+        status, seconds, _, _ = run_process(argv, dict(os.environ), data.parent / f"{data.name}.log")
         if status != 0:
             raise SystemExit(f"generating the data failed; see {data.parent / f'{data.name}.log'}")
     return data, json.loads(manifest.read_text(encoding="utf-8")), seconds
@@ -160,9 +162,9 @@ def run_pipeline(paths: Paths) -> list[Result]:
     logs.mkdir(parents=True, exist_ok=True)
     env, results = stage_env(paths), []
     for stage in stages(paths):
-        status, wall, peak = run_process(stage.argv, env, logs / f"{stage.name}.log")
+        status, wall, cpu, peak = run_process(stage.argv, env, logs / f"{stage.name}.log")
         rows = {p.name: count_rows(p) for p in stage.outputs}
-        results.append(Result(stage.name, status, wall, peak, rows))
+        results.append(Result(stage.name, status, wall, cpu, peak, rows))
         if status != 0:
             break
     return results
@@ -194,14 +196,14 @@ def row_problems(results: list[Result], manifest: dict) -> list[str]:
 
 
 def table(results: list[Result]) -> str:
-    lines = [f"{'stage':<16}{'wall s':>9}{'peak MB':>10}  rows written"]
+    lines = [f"{'stage':<16}{'wall s':>9}{'cpu s':>8}{'peak MB':>10}  rows written"]
     for r in results:
         rows = ", ".join(f"{name} {count:,}" if count is not None else f"{name} -" for name, count in r.rows.items())
         flag = "" if r.exit_status == 0 else f"  FAILED (exit {r.exit_status})"
-        lines.append(f"{r.stage:<16}{r.wall_seconds:>9.2f}{r.peak_rss_mb:>10.0f}  {rows}{flag}")
-    total = sum(r.wall_seconds for r in results)
+        lines.append(f"{r.stage:<16}{r.wall_seconds:>9.2f}{r.cpu_seconds:>8.2f}{r.peak_rss_mb:>10.0f}  {rows}{flag}")
+    total, cpu = sum(r.wall_seconds for r in results), sum(r.cpu_seconds for r in results)
     peak = max((r.peak_rss_mb for r in results), default=0.0)
-    lines.append(f"{'total':<16}{total:>9.2f}{peak:>10.0f}  (time: sum of stages; memory: largest stage)")
+    lines.append(f"{'total':<16}{total:>9.2f}{cpu:>8.2f}{peak:>10.0f}  (time: sum of stages; memory: largest stage)")
     return "\n".join(lines)
 
 

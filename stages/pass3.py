@@ -17,7 +17,7 @@ from recon import config as config_module
 from recon.errors import run
 from recon.io import read_parquet, write_parquet
 from recon.match_common import parse_window, read_columns, settings_from_config
-from recon.match_payouts import match_payouts
+from recon.match_payouts import BANK_COLUMNS, match_payouts
 from recon.schemas import BANK, GC_PAYMENTS, GC_PAYOUT_ITEMS, GC_PAYOUTS, PASS1, PASS3
 
 
@@ -43,8 +43,8 @@ def main(argv=None) -> None:
     rows = match_payouts(
         payouts=read_parquet(args.payouts, GC_PAYOUTS),
         items=read_parquet(args.payout_items, GC_PAYOUT_ITEMS),
-        payments=read_parquet(args.payments, GC_PAYMENTS),
-        bank=read_parquet(args.bank, BANK),
+        payments=read_columns(args.payments, GC_PAYMENTS, ("payout_id", "amount_cents")),
+        bank=read_columns(args.bank, BANK, BANK_COLUMNS),
         pass1=read_columns(args.pass1, PASS1, ("gc_payment_id", "invoice_ref")),
         settings=settings, date_from=date_from, date_to=date_to,
     )

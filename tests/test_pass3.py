@@ -47,6 +47,19 @@ def test_reference_inside_a_longer_word_is_not_found():
     assert out.filter(pl.col("flag") == "BANK_CREDIT_UNMATCHED").height == 1
 
 
+def test_reference_after_accented_letters_and_after_a_longer_word_is_found():
+    label = "Virement reçu de GoCardless SHOP-REF0012 / réf. shop-ref001"
+    row = payout_row(run(payouts({}), bank({"label": label})))
+    assert (row["flag"], row["match_type"]) == ("PAYOUT_MATCHED", "reference_in_label")
+
+
+def test_reference_sharing_its_prefix_with_other_payouts_is_told_apart():
+    pos = payouts({}, {"payout_id": "PO0002", "reference": "SHOP-REF002", "amount_cents": 5000})
+    out = run(pos, bank({"label": "GOCARDLESS SHOP-REF002", "amount_cents": 5000}))
+    assert payout_row(out, "PO0002")["match_type"] == "reference_in_label"
+    assert payout_row(out)["flag"] == "PAYOUT_NOT_IN_BANK"
+
+
 def test_reference_on_a_line_of_another_amount_is_linked_but_flagged():
     row = payout_row(run(payouts({}), bank({"label": "GOCARDLESS SHOP-REF001",
                                             "amount_cents": 9700})))
