@@ -29,6 +29,10 @@ RECONCILIATION_PAYOUT_TOLERANCE ?=
 CONFIRM ?=
 PYTEST_ARGS ?=
 PYTHON ?= python3
+# Stages that do not depend on each other run at once (parsers and fetch, passes 2 and 3),
+# one per core, unless make was given -j itself.
+JOBS ?= $(shell nproc 2>/dev/null || echo 1)
+parallel = $(if $(findstring -j,$(MAKEFLAGS)),,-j$(JOBS)) --output-sync=target
 
 # --- virtual environment: rebuilt only when requirements.txt changes -------------------
 VENV := .venv
@@ -124,7 +128,8 @@ help: ## this list
 	@echo "  CONFIRM=yes       let 'make fix' write without asking"
 	@echo "  RECONCILIATION_DATE_TOLERANCE, RECONCILIATION_PAYOUT_TOLERANCE  override config.yaml"
 
-parse: $(PARSED) ## parse the GoCardless and Shine exports (no window needed)
+parse: ## parse the GoCardless and Shine exports (no window needed)
+	@$(MAKE) --no-print-directory $(parallel) $(PARSED)
 
 fetch: ## fetch the Dolibarr snapshot of the window
 	$(call need_window)
@@ -137,11 +142,11 @@ refresh: ## fetch the window's Dolibarr snapshot again, even if it looks fresh
 
 passes: ## run passes 1-3 of the window
 	$(call need_window)
-	@$(MAKE) --no-print-directory $(PASS1) $(PASS2) $(PASS3)
+	@$(MAKE) --no-print-directory $(parallel) $(PASS1) $(PASS2) $(PASS3)
 
 report: ## reconcile the window and print the report (FROM=… TO=…)
 	$(call need_window)
-	@$(MAKE) --no-print-directory $(RECONCILIATION_CSV) $(PAYOUTS_CSV) $(SUMMARY)
+	@$(MAKE) --no-print-directory $(parallel) $(RECONCILIATION_CSV) $(PAYOUTS_CSV) $(SUMMARY)
 	@cat $(SUMMARY)
 
 fix: ## record the proven payments in Dolibarr (asks first; CONFIRM=yes to skip asking)

@@ -1,8 +1,8 @@
 """The benchmark in smoke mode: a small synthetic month through every stage (not timed).
 
 The 1,000,000-row run lives in `make bench`, never here. These tests check that the
-generator writes the real formats reproducibly and that bench/run.py runs each stage of
-the Makefile and finds the rows it should in what they write.
+generator writes the real formats reproducibly and that bench/run.py, through `make
+report`, runs each stage and finds the rows it should in what they write.
 """
 from __future__ import annotations
 
@@ -104,4 +104,5 @@ def test_smoke_run_goes_through_every_stage(tmp_path):
     assert rows["gc_payouts.parquet"] == SMOKE // 10
     assert rows["bank.parquet"] == SMOKE
     assert rows["gc_payout_items.parquet"] == manifest["payout_items"]
-    assert "total" in done.stdout
+    assert "make report" in done.stdout
+    assert results["make_exit_status"] == 0 and results["total_seconds"] > 0
