@@ -12,6 +12,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import mmap
 import sys
 import unicodedata
 from dataclasses import dataclass
@@ -44,6 +45,7 @@ class Kind:
     required: tuple[str, ...]
     optional: tuple[str, ...] = ()
     day_first: bool = False  # dates are natively DD/MM/YYYY (Shine), not YYYY-MM-DD
+    decimal_mark: str = "."  # as the export writes amounts (Shine: 1234,56)
 
     @property
     def known(self) -> tuple[str, ...]:
@@ -87,7 +89,7 @@ SHINE_EXPORT = Kind(
               "Solde mouvement", "Solde bancaire", "Libellé", "Nom de la contrepartie",
               "Commentaire"),
     optional=("Category", "Montant HT", "Montant de TVA total", "Pièces", "Date d'ajout pièces"),
-    day_first=True,
+    day_first=True, decimal_mark=",",
 )
 SHINE_2023_EXPORT = Kind(
     "shine_2023", "Shine bank export (2023 layout)", ";",
@@ -95,7 +97,7 @@ SHINE_2023_EXPORT = Kind(
               "Commentaire"),
     optional=("Code journal", "Numéro du compte", "Montant de TVA total", "Pièces",
               "Date d'ajout pièces"),
-    day_first=True,
+    day_first=True, decimal_mark=",",
 )
 GOCARDLESS_KINDS = (GC_PAYMENTS_EXPORT, GC_PAYOUTS_EXPORT, GC_BREAKDOWN_EXPORT)
 SHINE_KINDS = (SHINE_EXPORT, SHINE_2023_EXPORT)
@@ -219,11 +221,10 @@ SOURCE_LINE = "source_line"
 
 @dataclass(frozen=True)
 class ByteCounts:
-    """What the checks need from the raw bytes, so the bytes can go once polars has them."""
+    """What the checks need from the raw bytes, counted by polars without reading them here."""
 
     lines: int  # physical lines, a last line without newline included
-    separators: int
-    quoted: bool  # any '"' at all: only then can a value hold a separator
+    separators: int  # outside quoted fields only: the ones that delimit fields
 
 
 def read_strings(export: Export) -> pl.DataFrame:
@@ -232,11 +233,9 @@ def read_strings(export: Export) -> pl.DataFrame:
     Blank lines are skipped; a short, long or truncated row is an InputError naming its line.
     """
     path, sep = export.path, export.kind.separator
-    body = _body_bytes(export)
-    counts = ByteCounts(body.count(b"\n") + (0 if body.endswith(b"\n") else 1),
-                        body.count(sep.encode()), b'"' in body)
+    source = _source(export)
     try:
-        df = _polars_read(body, sep)
+        df = _polars_read(source, sep)
     except pl.exceptions.PolarsError as exc:
         if "utf-8" in str(exc).lower() and export.encoding == "utf-8":
             # The header was valid UTF-8 but a later byte is not: a Windows-1252 file.
@@ -244,12 +243,12 @@ def read_strings(export: Export) -> pl.DataFrame:
                                        export.header_lines, "cp1252"))
         raise _locate_bad_record(export) or InputError(
             f"not readable as CSV ({str(exc).splitlines()[0]})", file=path) from None
-    del body  # the largest object here: let it go before the conversions
     if export.encoding == "cp1252":
         notice(f"{path}: decoded as Windows-1252 (not UTF-8)")
     if df.width != len(export.columns):
         raise _locate_bad_record(export) or InputError(
             f"the header has {len(export.columns)} fields but {df.width} were read", file=path)
+    counts = _byte_counts(source, sep)
     df.columns = list(export.columns)
     df = _number_lines(df, counts, export)
     blank = _blank_rows(df, export.columns)
@@ -260,25 +259,68 @@ def read_strings(export: Export) -> pl.DataFrame:
     return df.filter(~blank) if blank is not None else df
 
 
-def _body_bytes(export: Export) -> bytes:
-    """The file as UTF-8 bytes without BOM (Windows-1252 files are transcoded)."""
+def _source(export: Export) -> Path | bytes:
+    """What polars reads: the file itself, or Windows-1252 transcoded to UTF-8 bytes.
+
+    polars skips a UTF-8 byte order mark itself; passing the path (not bytes read here)
+    lets it map the file and parse it on every core.
+    """
     path = export.path
-    raw = path.read_bytes()
-    if b"\x00" in raw:
+    if _holds_nul(path):
         raise InputError("binary content, not a CSV text file", file=path)
+    if export.encoding == "utf-8":
+        return path
+    raw = path.read_bytes()
     if raw.startswith(UTF8_BOM):
-        if export.encoding == "cp1252":
-            raise InputError("starts with a UTF-8 byte order mark but is not valid UTF-8",
-                             file=path)
-        return raw[len(UTF8_BOM):]
-    if export.encoding == "cp1252":
-        return _decode_cp1252(raw, path).encode("utf-8")
-    return raw
+        raise InputError("starts with a UTF-8 byte order mark but is not valid UTF-8",
+                         file=path)
+    return _decode_cp1252(raw, path).encode("utf-8")
 
 
-def _polars_read(body: bytes, sep: str) -> pl.DataFrame:
+def _holds_nul(path: Path) -> bool:
+    with path.open("rb") as fh:
+        if not fh.seek(0, 2):
+            return False
+        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            return data.find(b"\x00") != -1
+
+
+def _body_text(export: Export) -> str:
+    """The whole file as text without BOM (for the slow error paths only)."""
+    raw = export.path.read_bytes()
+    raw = raw[len(UTF8_BOM):] if raw.startswith(UTF8_BOM) else raw
+    return raw.decode("utf-8") if export.encoding == "utf-8" else raw.decode("cp1252")
+
+
+def _count(source: Path | bytes, char: str, quoted: bool) -> int:
+    """Occurrences of `char` (outside quoted fields if `quoted`), plus one if the data does
+    not end with it: polars' fast, multithreaded record counter, told that `char` ends a
+    record, counts exactly that without building any column."""
+    return pl.scan_csv(source, has_header=False, separator="\x01", eol_char=char,
+                       quote_char='"' if quoted else None, infer_schema=False,
+                       raise_if_empty=False).select(pl.len()).collect().item()
+
+
+def _last_byte(source: Path | bytes) -> bytes:
+    if isinstance(source, bytes):
+        return source[-1:]
+    with source.open("rb") as fh:
+        fh.seek(0, 2)
+        if fh.tell() == 0:
+            return b""
+        fh.seek(-1, 2)
+        return fh.read(1)
+
+
+def _byte_counts(source: Path | bytes, sep: str) -> ByteCounts:
+    ends_with_sep = _last_byte(source) == sep.encode()
+    return ByteCounts(_count(source, "\n", quoted=False),
+                      _count(source, sep, quoted=True) - (0 if ends_with_sep else 1))
+
+
+def _polars_read(source: Path | bytes, sep: str) -> pl.DataFrame:
     # null_values: a quoted empty field ("") is as empty as an unquoted one.
-    return pl.read_csv(body, separator=sep, has_header=True, infer_schema=False,
+    return pl.read_csv(source, separator=sep, has_header=True, infer_schema=False,
                        quote_char='"', null_values=[""], raise_if_empty=False)
 
 
@@ -306,9 +348,8 @@ def _columns_containing(df: pl.DataFrame, text: str) -> list[str]:
 def _blank_rows(df: pl.DataFrame, columns: tuple[str, ...]) -> pl.Series | None:
     """Rows read from empty (or whitespace-only) lines; None when there are none."""
     first, rest = columns[0], columns[1:]
-    candidates = df.select(
-        (pl.col(first).is_null() | (pl.col(first).str.strip_chars() == "")).any()).item()
-    if not candidates:
+    # Cheap first: a blank line leaves every other field null (null checks read no text).
+    if rest and not df.select(pl.all_horizontal(pl.col(c).is_null() for c in rest).any()).item():
         return None
     mask = df.select(pl.all_horizontal(
         pl.col(first).is_null() | (pl.col(first).str.strip_chars() == ""),
@@ -320,26 +361,17 @@ def _fields_add_up(df: pl.DataFrame, blank: pl.Series | None, counts: ByteCounts
                    export: Export) -> bool:
     """Cheap proof that no record is short: count separators instead of re-parsing.
 
-    polars fills a short row with nulls, which looks like empty fields. But every complete
-    record holds (fields - 1) separators outside its values, so the separators in the file
-    must equal that plus those inside the values.
+    polars fills a short row with nulls, which looks like empty fields, but raises on a
+    long one. Every complete record (the header too) holds (fields - 1) separators outside
+    quoted values, a blank line none: any other count means a short record.
     """
-    sep = export.kind.separator
-    n_fields = len(export.columns)
     records = df.height - (int(blank.sum()) if blank is not None else 0)
-    inside = sum(name.count(sep) for name in export.columns)
-    if counts.quoted:
-        carriers = _columns_containing(df, sep)
-        if carriers:
-            inside += df.select(pl.sum_horizontal(
-                pl.col(c).str.count_matches(sep, literal=True).fill_null(0).sum().cast(pl.Int64)
-                for c in carriers)).item()
-    return counts.separators == (n_fields - 1) * (records + 1) + inside
+    return counts.separators == (len(export.columns) - 1) * (records + 1)
 
 
 def _locate_bad_record(export: Export) -> InputError | None:
     """Slow path, only after something looked wrong: walk the records to find the bad one."""
-    text = _body_bytes(export).decode("utf-8")
+    text = _body_text(export)
     n_fields = len(export.columns)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=export.kind.separator,
                         strict=True)
@@ -445,9 +477,42 @@ DTYPES = {"text": pl.String, "amount": pl.Int64, "date": pl.Date,
           "timestamp": pl.Datetime("us", "UTC"), "yes_no": pl.Boolean}
 
 
-def _cleaned(src: pl.Expr, parse: str) -> pl.Expr:
-    """Text is kept as written; other values are trimmed (a blank then reads as empty)."""
-    return src if parse == "text" else src.str.strip_chars()
+# Fast paths: the one form each export writes, shape checked exactly, read cheaply. Whatever
+# they accept, the full converter above reads to the same value; they leave anything else
+# null, and convert() passes those rows alone (blanks, spreadsheet forms, errors) to the
+# full converter.
+
+def _fast_amount(text: pl.Expr, kind: Kind) -> pl.Expr:
+    """`-1234.56` (`-1234,56` for Shine): two decimals, so the digits are the cents."""
+    shaped = text.str.contains(rf"^[+-]?[0-9]{{1,15}}[{kind.decimal_mark}][0-9][0-9]$")
+    digits = text.str.replace(kind.decimal_mark, "", literal=True).cast(pl.Int64, strict=False)
+    return pl.when(shaped).then(digits)
+
+
+def _fast_date(text: pl.Expr, kind: Kind) -> pl.Expr:
+    return text.str.strptime(pl.Date, "%d/%m/%Y" if kind.day_first else "%Y-%m-%d",
+                             strict=False)
+
+
+ISO_MILLIS = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z$"
+
+
+def _fast_timestamp(text: pl.Expr, kind: Kind) -> pl.Expr:
+    """`2026-01-02T09:15:31.000Z`: polars' fixed-width parser reads the first 19 characters,
+    the milliseconds are added as an integer (chrono's `%.f` is four times slower)."""
+    seconds = text.str.head(19).str.strptime(pl.Datetime("us"), "%Y-%m-%dT%H:%M:%S",
+                                             strict=False, cache=False)
+    millis = text.str.slice(20, 3).cast(pl.Int64, strict=False)
+    return (pl.when(text.str.contains(ISO_MILLIS))
+            .then(seconds + pl.duration(milliseconds=millis)).dt.replace_time_zone("UTC"))
+
+
+def _fast_yes_no(text: pl.Expr, kind: Kind) -> pl.Expr:
+    return pl.when(text == "Non").then(False).when(text == "Oui").then(True)
+
+
+FAST_CONVERTERS = {"text": lambda text, kind: text, "amount": _fast_amount, "date": _fast_date,
+                   "timestamp": _fast_timestamp, "yes_no": _fast_yes_no}
 
 
 def _present(name: str) -> pl.Expr:
@@ -461,30 +526,55 @@ def _raw(name: str) -> str:
 def convert(df: pl.DataFrame, fields: dict[str, Field], export: Export) -> pl.DataFrame:
     """Typed columns named after `fields`, plus source_line; the first bad value raises.
 
-    Three steps so that each expression runs once: clean the text, convert it, then check
-    that nothing non-empty failed to convert and nothing required is empty.
+    Every column goes through its fast path, the rows it could not read through the full
+    converter; then one check finds anything non-empty that failed to convert and anything
+    required left empty.
     """
     used = {name: f for name, f in fields.items() if f.source is not None}
-    out = df.select(SOURCE_LINE, *(_cleaned(pl.col(f.source), f.parse).alias(_raw(name))
-                                   for name, f in used.items()))
-    out = out.with_columns(_typed(name, field) for name, field in fields.items())
+    out = df.select(SOURCE_LINE, *(pl.col(f.source).alias(_raw(n)) for n, f in used.items()))
+    out = out.with_columns(_fast_typed(name, field, export.kind)
+                           for name, field in fields.items())
+    out, leftovers = _convert_leftovers(out, used)
     failed = [(_present(n) & pl.col(n).is_null()) | (~_present(n) if f.required else False)
               for n, f in used.items()]
     if failed and out.select(pl.any_horizontal(failed).any()).item():
         first = out.filter(pl.any_horizontal(failed)).row(0, named=True)
         raise _bad_value_error(first, used, export)
-    _tell_about_spreadsheet_dates(out, used, export)
+    _tell_about_spreadsheet_dates(leftovers, used, export)
     return out.select(*fields, SOURCE_LINE)
 
 
-def _typed(name: str, field: Field) -> pl.Expr:
+def _fast_typed(name: str, field: Field, kind: Kind) -> pl.Expr:
     if field.source is None:
         return pl.lit(None, DTYPES[field.parse]).alias(name)
     text = pl.col(_raw(name))
-    value = CONVERTERS[field.parse][0](text)
+    value = FAST_CONVERTERS[field.parse](text, kind)
     if field.allowed:
         value = pl.when(text.is_in(list(field.allowed))).then(value)
     return value.alias(name)
+
+
+def _convert_leftovers(out: pl.DataFrame, used: dict[str, Field]
+                       ) -> tuple[pl.DataFrame, dict[str, pl.Series]]:
+    """Rows whose text the fast path left null: the full converter reads them, trimmed.
+
+    The trimmed text replaces the raw one on those rows, so the checks see what was read.
+    Also returns, per column, the texts read this way.
+    """
+    missed = {n: pl.col(n).is_null() & pl.col(_raw(n)).is_not_null()
+              for n, f in used.items() if f.parse != "text"}  # text: nothing else to try
+    if not missed or not out.height:
+        return out, {}
+    counts = out.select(m.sum().alias(n) for n, m in missed.items()).row(0, named=True)
+    leftovers = {}
+    for name in (n for n, count in counts.items() if count):
+        rows = out.select(pl.arg_where(missed[name])).to_series()
+        text = out[_raw(name)].gather(rows).str.strip_chars()
+        value = text.to_frame().select(CONVERTERS[used[name].parse][0](pl.first())).to_series()
+        out = out.with_columns(out[_raw(name)].scatter(rows, text),
+                               out[name].scatter(rows, value))
+        leftovers[name] = text
+    return out, leftovers
 
 
 def _bad_value_error(row: dict, used: dict[str, Field], export: Export) -> InputError:
@@ -508,12 +598,13 @@ def _bad_value_error(row: dict, used: dict[str, Field], export: Export) -> Input
                       value=value, expected=expected)
 
 
-def _tell_about_spreadsheet_dates(out: pl.DataFrame, used: dict[str, Field], export: Export):
-    names = [n for n, f in used.items() if f.parse in ("date", "timestamp")]
-    if export.kind.day_first or not names or not out.height:
+def _tell_about_spreadsheet_dates(leftovers: dict[str, pl.Series], used: dict[str, Field],
+                                  export: Export):
+    # Only leftovers can hold a "/": the fast paths of these exports read ISO forms alone.
+    texts = [t for n, t in leftovers.items() if used[n].parse in ("date", "timestamp")]
+    if export.kind.day_first or not texts:
         return
-    if out.select(pl.any_horizontal(
-            pl.col(_raw(n)).str.contains("/", literal=True).any() for n in names)).item():
+    if any(t.str.contains("/", literal=True).any() for t in texts):
         notice(f"{export.path}: dates written DD/MM/YYYY (resaved by a spreadsheet?); "
                "read as day first")
 
