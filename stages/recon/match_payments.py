@@ -78,6 +78,7 @@ def prepare_invoices(invoices: pl.DataFrame) -> pl.DataFrame:
     )
     settled = (status == CLOSED) | ((status == VALIDATED) & (remaining <= 0))
     return invoices.with_columns(
+        invoice_row=pl.int_range(pl.len(), dtype=pl.UInt32),
         ref_key=pl.col("invoice_ref").str.strip_chars().str.to_uppercase(),
         remaining_cents=remaining,
         excluded_why=excluded_why,
@@ -87,8 +88,13 @@ def prepare_invoices(invoices: pl.DataFrame) -> pl.DataFrame:
 
 def prepare_payments(payments: pl.DataFrame, invoices: pl.DataFrame,
                      settings: Settings) -> pl.DataFrame:
-    """Payments with their state group and the invoice refs their texts name."""
+    """Payments with their state group and the invoice refs their texts name.
+
+    `row` numbers the payments (and `invoice_row` the invoices): the links carry both, so
+    the verdicts pick their columns by position instead of joining on the text ids.
+    """
     df = payments.with_columns(
+        row=pl.int_range(pl.len(), dtype=pl.UInt32),
         state=state_group(pl.col("status")),
         refunded_cents=pl.col("amount_refunded_cents").fill_null(0),
         created_date=pl.col("created_at").dt.date(),
@@ -136,7 +142,7 @@ def _with_named_refs(df: pl.DataFrame, prefix: str, invoices: pl.DataFrame,
     df = df.with_columns(key.str.extract_all(settings.ref_regex).alias(f"{prefix}_tokens"))
     n = tokens.list.len()
     whole = (
-        df.filter((n == 0) & (key != "")).select("gc_payment_id", key)
+        df.select("gc_payment_id", key, n=n).filter((pl.col("n") == 0) & (key != ""))
         .join(invoices.select("ref_key"), left_on=f"{prefix}_key",
               right_on="ref_key", how="semi")
     )
@@ -157,13 +163,14 @@ def _with_named_refs(df: pl.DataFrame, prefix: str, invoices: pl.DataFrame,
 def _named_invoices(payments: pl.DataFrame, invoices: pl.DataFrame) -> pl.DataFrame:
     """One row per (payment, named ref, Dolibarr invoice with that ref, if any)."""
     pairs = (
-        payments.filter(pl.col("named").list.len() > 0)
-        .select("gc_payment_id", "amount_cents", "named", "named_where", "rule", "conflict")
+        payments.select("gc_payment_id", "row", "amount_cents", "named", "named_where", "rule",
+                        "conflict")
+        .filter(pl.col("named").list.len() > 0)
         .explode("named").rename({"named": "named_ref"})
     )
     joined = pairs.join(
-        invoices.select("ref_key", "invoice_id", "socid", "eligible", "excluded_why",
-                        "total_cents", "remaining_cents"),
+        invoices.select("ref_key", "invoice_id", "invoice_row", "socid", "eligible",
+                        "excluded_why", "total_cents", "remaining_cents"),
         left_on="named_ref", right_on="ref_key", how="left")
     hits = pl.col("invoice_id").is_not_null().cast(pl.Int64)
     if joined.height > pairs.height:  # a ref several Dolibarr invoices share (rare)
@@ -179,7 +186,7 @@ def _left(rows: pl.DataFrame, flag: str, match_type: str | pl.Expr, refs: pl.Exp
     if isinstance(match_type, str):
         match_type = pl.lit(match_type)
     return rows.select(
-        "gc_payment_id", flag=pl.lit(flag), match_type=match_type,
+        "gc_payment_id", "row", flag=pl.lit(flag), match_type=match_type,
         invoice_ref=refs, evidence=evidence,
     )
 
@@ -190,7 +197,8 @@ def _single_ref_rule(payments: pl.DataFrame, named: pl.DataFrame):
     where = pl.col("named_where")
     found = rows.filter(pl.col("ref_hits") == 1)
     links = found.filter(pl.col("eligible")).select(
-        "gc_payment_id", "invoice_id", match_type="rule", share_cents="amount_cents")
+        "gc_payment_id", "row", "invoice_id", "invoice_row", match_type="rule",
+        share_cents="amount_cents")
     not_found = _left(
         rows.filter(pl.col("ref_hits") == 0), UNMATCHED, NONE, pl.col("named_ref"),
         fmt("the {} names {}, which is not among the Dolibarr invoices read",
@@ -209,7 +217,8 @@ def _single_ref_rule(payments: pl.DataFrame, named: pl.DataFrame):
 
 def _conflicts(payments: pl.DataFrame) -> pl.DataFrame:
     """Description and reference naming different invoices: never pick one."""
-    rows = payments.filter(pl.col("conflict"))
+    rows = payments.select("gc_payment_id", "row", "rule", "conflict", "desc_named",
+                           "ref_named").filter(pl.col("conflict"))
     refs = pl.concat_list("desc_named", "ref_named").list.unique(maintain_order=True)
     return _left(
         rows, AMBIGUOUS, pl.col("rule"), refs.list.join(";"),
@@ -222,6 +231,7 @@ def _multi_invoice_rule(payments: pl.DataFrame, named: pl.DataFrame, settings: S
     rows = named.filter((pl.col("rule") == MULTI) & ~pl.col("conflict"))
     amounts = payments.select("gc_payment_id", "amount_cents")
     per_payment = rows.group_by("gc_payment_id", maintain_order=True).agg(
+        row=pl.col("row").first(),
         refs=pl.col("named_ref").unique(maintain_order=True),
         missing=pl.col("named_ref").filter(pl.col("ref_hits") == 0),
         doubled=pl.col("named_ref").filter(pl.col("ref_hits") > 1).unique(),
@@ -263,8 +273,8 @@ def _multi_invoice_rule(payments: pl.DataFrame, named: pl.DataFrame, settings: S
         .with_columns(
             share_cents=pl.when("by_remaining").then("remaining_cents").otherwise("total_cents"))
         .select(
-            "gc_payment_id", "invoice_id", "related_refs", "by_remaining", "share_cents",
-            match_type=pl.lit(MULTI),
+            "gc_payment_id", "row", "invoice_id", "invoice_row", "related_refs", "by_remaining",
+            "share_cents", match_type=pl.lit(MULTI),
             rule_evidence=fmt(
                 "the payment names {} (one customer) and their {} add up to it; {} of it is "
                 "this invoice's share", pl.col("related_refs").str.replace_all(";", " + "),
@@ -278,12 +288,15 @@ def _multi_invoice_rule(payments: pl.DataFrame, named: pl.DataFrame, settings: S
 def _soft_rule(payments: pl.DataFrame, invoices: pl.DataFrame, consumed: pl.DataFrame,
                settings: Settings):
     """Rule 5: amount + name key + date, unique on both sides, for payments naming nothing."""
-    pays = payments.filter(
+    pays = payments.select(
+        "gc_payment_id", "row", "amount_cents", "charge_date", "rule", "conflict", "state",
+        pay_name="customer_name",
+    ).filter(
         (pl.col("rule") == NONE) & ~pl.col("conflict") & (pl.col("state") != FAILED)
         & pl.col("charge_date").is_not_null()
-    ).select("gc_payment_id", "amount_cents", "charge_date", pay_name="customer_name")
+    ).drop("rule", "conflict", "state")
     invs = invoices.filter(pl.col("eligible")).join(consumed, on="invoice_id", how="anti").select(
-        "invoice_id", "invoice_ref", "total_cents", "invoice_date", "due_date",
+        "invoice_id", "invoice_row", "invoice_ref", "total_cents", "invoice_date", "due_date",
         inv_name="customer_name")
     keys = _name_keys(pays["pay_name"], invs["inv_name"], settings=settings)
     pays = pays.join(keys, left_on="pay_name", right_on="name", how="left")
@@ -308,7 +321,7 @@ def _soft_rule(payments: pl.DataFrame, invoices: pl.DataFrame, consumed: pl.Data
     )
     unique = (pl.col("per_payment") == 1) & (pl.col("per_invoice") == 1)
     links = pairs.filter(unique).select(
-        "gc_payment_id", "invoice_id", "days_apart", match_type=pl.lit(SOFT),
+        "gc_payment_id", "row", "invoice_id", "invoice_row", "days_apart", match_type=pl.lit(SOFT),
         share_cents="amount_cents",
         rule_evidence=fmt(
             "no invoice ref; amount {} = the invoice total; name key '{}' on both sides "
@@ -323,6 +336,7 @@ def _soft_rule(payments: pl.DataFrame, invoices: pl.DataFrame, consumed: pl.Data
     tied = tied.with_columns(
         rivals=pl.col("rivals").list.set_difference(pl.concat_list("gc_payment_id")))
     per_payment = tied.group_by("gc_payment_id", maintain_order=True).agg(
+        row=pl.col("row").first(),
         refs=pl.col("invoice_ref"),
         detail=fmt("{} ({} from its {})", pl.col("invoice_ref"),
                          days_text(pl.col("days_apart")), pl.col("which_date")),
@@ -363,15 +377,12 @@ def _judge_links(links: pl.DataFrame, payments: pl.DataFrame, invoices: pl.DataF
     the window's get a verdict and its text.
     """
     invoice_columns = invoices.select(
-        "invoice_id", "total_cents", "remaining_cents", "invoice_date", "due_date", "settled",
+        "total_cents", "remaining_cents", "invoice_date", "due_date", "settled",
         linked_ref="invoice_ref", invoice_customer_name="customer_name",
         invoice_status="status", invoice_paid="paid")
-    payment_columns = payments.select(_PAYMENT_COLUMNS)
-    df = (
-        links.with_columns(several=pl.len().over("invoice_id") > 1)
-        .join(payment_columns, on="gc_payment_id", how="left")
-        .join(invoice_columns, on="invoice_id", how="left")
-    )
+    df = links.with_columns(several=pl.len().over("invoice_id") > 1)
+    df = _beside(_beside(df, payments.select(_PAYMENT_COLUMNS[1:]), "row"),
+                 invoice_columns, "invoice_row")
     alone = _alone_on_their_invoice(df.filter(~pl.col("several")))
     grouped = _grouped_on_their_invoice(
         df.filter(pl.col("several"))
@@ -379,6 +390,11 @@ def _judge_links(links: pl.DataFrame, payments: pl.DataFrame, invoices: pl.DataF
     df = pl.concat([alone, grouped], how="diagonal_relaxed").filter(in_window)
     df = df.with_columns(flag=_link_flag(), evidence=_link_evidence())
     return df.with_columns(invoice_ref=pl.col("linked_ref"))
+
+
+def _beside(df: pl.DataFrame, frame: pl.DataFrame, rows: str) -> pl.DataFrame:
+    """`df` with, beside each of its rows, the row of `frame` that its column `rows` numbers."""
+    return pl.concat([df, frame.select(pl.all().gather(df[rows]))], how="horizontal")
 
 
 def _alone_on_their_invoice(df: pl.DataFrame) -> pl.DataFrame:
@@ -510,22 +526,21 @@ def _link_evidence() -> pl.Expr:
                          separator="; ", ignore_nulls=True)
 
 
-def _judge_unlinked(left: pl.DataFrame, payments: pl.DataFrame, linked_ids: pl.Series,
+def _judge_unlinked(left: pl.DataFrame, payments: pl.DataFrame, linked_rows: pl.Series,
                     in_window: pl.Expr) -> pl.DataFrame:
     """Payments with no link: the rule's abstention, or GC_UNMATCHED when no rule applied."""
-    linked = linked_ids.to_frame("gc_payment_id")
-    judged = left.join(linked, on="gc_payment_id", how="anti")
-    judged = judged.unique("gc_payment_id", keep="first", maintain_order=True)
-    rest = (payments.select("gc_payment_id").join(linked, on="gc_payment_id", how="anti")
-            .join(judged.select("gc_payment_id"), on="gc_payment_id", how="anti"))
-    unmatched = rest.select(
-        "gc_payment_id", flag=pl.lit(UNMATCHED), match_type=pl.lit(NONE),
+    numbers = pl.int_range(payments.height, dtype=pl.UInt32, eager=True)
+    judged = left.filter(~pl.col("row").is_in(linked_rows.implode()))
+    judged = judged.unique("row", keep="first", maintain_order=True)
+    taken = numbers.is_in(pl.concat([linked_rows, judged["row"]]).implode())
+    unmatched = (~taken).arg_true().cast(pl.UInt32).to_frame("row").select(
+        "row", flag=pl.lit(UNMATCHED), match_type=pl.lit(NONE),
         invoice_ref=pl.lit(None, pl.String),
         evidence=pl.lit("no invoice ref in the description or reference, and no invoice with "
                         "the same amount, customer name and date"),
     )
-    df = pl.concat([judged, unmatched]).join(payments.select(_PAYMENT_COLUMNS),
-                                             on="gc_payment_id", how="left").filter(in_window)
+    df = _beside(pl.concat([judged.drop("gc_payment_id"), unmatched]),
+                 payments.select(_PAYMENT_COLUMNS), "row").filter(in_window)
     failed = pl.col("state") == FAILED
     state_text = fmt("payment {} {}", eur(pl.col("amount_cents")), pl.col("status"))
     return df.with_columns(
@@ -554,8 +569,7 @@ def match_payments(payments: pl.DataFrame, invoices: pl.DataFrame, settings: Set
                  | pl.col("created_date").is_between(date_from, date_to)).fill_null(False)
     linked = _judge_links(links, payments, invoices, in_window)
     left = pl.concat([_conflicts(payments), single_left, multi_left, soft_left])
-    linked_ids = links["gc_payment_id"].unique()
-    unlinked = _judge_unlinked(left, payments, linked_ids, in_window)
+    unlinked = _judge_unlinked(left, payments, links["row"], in_window)
     rows = _to_schema(pl.concat([linked, unlinked], how="diagonal_relaxed"))
     return rows.sort("charge_date", "gc_payment_id", "invoice_ref", nulls_last=True)
 
