@@ -58,9 +58,9 @@ def payment_fields(export: Export) -> dict[str, Field]:
 def customer_name() -> pl.Expr:
     """The company name when set, else given + family name (as GoCardless shows the payer)."""
     person = pl.concat_str(["given_name", "family_name"], separator=" ", ignore_nulls=True)
-    person = pl.when(person.str.strip_chars() != "").then(person.str.strip_chars())
+    person = person.str.strip_chars()  # computed once: eager polars does not share it
     company = pl.col("company_name")
-    return pl.when(company.str.strip_chars() != "").then(company).otherwise(person)
+    return pl.when(company.str.strip_chars() != "").then(company).when(person != "").then(person)
 
 
 def read_payments(export: Export) -> pl.DataFrame:

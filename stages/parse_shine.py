@@ -99,8 +99,16 @@ def read_lines(export: Export) -> pl.DataFrame:
     check_movement(lines, export)
     if legacy:
         lines = lines.with_columns(legacy_ids(lines).alias("bank_transaction_id"))
-    iban = pl.col("iban").str.replace_all(r"\s", "").str.to_uppercase()
-    return lines.with_columns(iban.alias("iban")).drop("debit_cents", "credit_cents")
+    return normalise_iban(lines).drop("debit_cents", "credit_cents")
+
+
+def normalise_iban(lines: pl.DataFrame) -> pl.DataFrame:
+    """IBANs without spaces, in upper case: worked out on the few distinct values."""
+    written = lines["iban"].unique()
+    clean = written.str.replace_all(r"\s", "").str.to_uppercase()
+    if written.eq_missing(clean).all():
+        return lines
+    return lines.with_columns(pl.col("iban").replace(written, clean))
 
 
 LINE_CONTENT = ["operation_date", "amount_cents", "label", "balance_cents"]
@@ -109,8 +117,11 @@ LINE_CONTENT = ["operation_date", "amount_cents", "label", "balance_cents"]
 def drop_legacy_repeats(lines: pl.DataFrame) -> pl.DataFrame:
     """A 2023-layout line also present in a current-layout export is the same bank line."""
     legacy = pl.col("bank_transaction_id").str.starts_with("legacy-")
+    legacy_lines = lines.filter(legacy)
+    if legacy_lines.height == 0:
+        return lines
     current = lines.filter(~legacy).select(LINE_CONTENT).unique()
-    repeats = lines.filter(legacy).join(current, on=LINE_CONTENT, how="semi", nulls_equal=True)
+    repeats = legacy_lines.join(current, on=LINE_CONTENT, how="semi", nulls_equal=True)
     if repeats.height == 0:
         return lines
     csvread.notice(f"{repeats.height} line(s) of 2023-layout exports also appear in current "

@@ -219,18 +219,12 @@ def _shorten(text: str, limit: int = 120) -> str:
 SOURCE_LINE = "source_line"
 
 
-@dataclass(frozen=True)
-class ByteCounts:
-    """What the checks need from the raw bytes, counted by polars without reading them here."""
-
-    lines: int  # physical lines, a last line without newline included
-    separators: int  # outside quoted fields only: the ones that delimit fields
-
-
 def read_strings(export: Export) -> pl.DataFrame:
-    """Every field as a string (null when empty), named by column, plus the CSV line number.
+    """Every field as a string, named by column, plus the CSV line number.
 
-    Blank lines are skipped; a short, long or truncated row is an InputError naming its line.
+    An unquoted empty field reads as null, a quoted one ("") as an empty string: convert()
+    takes both as empty. Blank lines are skipped; a short, long or truncated row is an
+    InputError naming its line.
     """
     path, sep = export.path, export.kind.separator
     source = _source(export)
@@ -248,11 +242,10 @@ def read_strings(export: Export) -> pl.DataFrame:
     if df.width != len(export.columns):
         raise _locate_bad_record(export) or InputError(
             f"the header has {len(export.columns)} fields but {df.width} were read", file=path)
-    counts = _byte_counts(source, sep)
     df.columns = list(export.columns)
-    df = _number_lines(df, counts, export)
+    df = _number_lines(df, _count(source, "\n", quoted=False), export)
     blank = _blank_rows(df, export.columns)
-    if not _fields_add_up(df, blank, counts, export):
+    if not _fields_add_up(df, blank, source, export):
         error = _locate_bad_record(export)
         if error:
             raise error
@@ -294,40 +287,37 @@ def _body_text(export: Export) -> str:
 
 def _count(source: Path | bytes, char: str, quoted: bool) -> int:
     """Occurrences of `char` (outside quoted fields if `quoted`), plus one if the data does
-    not end with it: polars' fast, multithreaded record counter, told that `char` ends a
-    record, counts exactly that without building any column."""
+    not end with it: polars' fast record counter, told that `char` ends a record, counts
+    exactly that without building any column."""
     return pl.scan_csv(source, has_header=False, separator="\x01", eol_char=char,
                        quote_char='"' if quoted else None, infer_schema=False,
                        raise_if_empty=False).select(pl.len()).collect().item()
 
 
-def _last_byte(source: Path | bytes) -> bytes:
+def _ends_with(source: Path | bytes, char: str) -> bool:
     if isinstance(source, bytes):
-        return source[-1:]
+        return source.endswith(char.encode())
     with source.open("rb") as fh:
-        fh.seek(0, 2)
-        if fh.tell() == 0:
-            return b""
-        fh.seek(-1, 2)
-        return fh.read(1)
-
-
-def _byte_counts(source: Path | bytes, sep: str) -> ByteCounts:
-    ends_with_sep = _last_byte(source) == sep.encode()
-    return ByteCounts(_count(source, "\n", quoted=False),
-                      _count(source, sep, quoted=True) - (0 if ends_with_sep else 1))
+        size = fh.seek(0, 2)
+        if size == 0:
+            return False
+        fh.seek(size - 1)
+        return fh.read(1) == char.encode()
 
 
 def _polars_read(source: Path | bytes, sep: str) -> pl.DataFrame:
-    # null_values: a quoted empty field ("") is as empty as an unquoted one.
+    # No null_values=[""]: it costs more than turning "" into null in the used columns only.
     return pl.read_csv(source, separator=sep, has_header=True, infer_schema=False,
-                       quote_char='"', null_values=[""], raise_if_empty=False)
+                       quote_char='"', raise_if_empty=False)
 
 
-def _number_lines(df: pl.DataFrame, counts: ByteCounts, export: Export) -> pl.DataFrame:
-    """CSV line on which each record starts; fields holding newlines push later lines down."""
+def _number_lines(df: pl.DataFrame, lines: int, export: Export) -> pl.DataFrame:
+    """CSV line on which each record starts; fields holding newlines push later lines down.
+
+    `lines`: the file's physical lines, a last one without newline included.
+    """
     first = export.header_lines + 1
-    if counts.lines == export.header_lines + df.height:  # one line per record: the usual case
+    if lines == export.header_lines + df.height:  # one line per record: the usual case
         return df.with_columns((pl.int_range(pl.len(), dtype=pl.Int64) + first).alias(SOURCE_LINE))
     multi = _columns_containing(df, "\n")
     extra = pl.sum_horizontal(
@@ -345,28 +335,38 @@ def _columns_containing(df: pl.DataFrame, text: str) -> list[str]:
     return [c for c, hit in zip(names, found) if hit]
 
 
+def _empty(name: str) -> pl.Expr:
+    """Null or "" (lengths only: no text is read)."""
+    return pl.col(name).str.len_bytes().fill_null(0) == 0
+
+
 def _blank_rows(df: pl.DataFrame, columns: tuple[str, ...]) -> pl.Series | None:
     """Rows read from empty (or whitespace-only) lines; None when there are none."""
     first, rest = columns[0], columns[1:]
-    # Cheap first: a blank line leaves every other field null (null checks read no text).
-    if rest and not df.select(pl.all_horizontal(pl.col(c).is_null() for c in rest).any()).item():
-        return None
+    if rest and not df.select(pl.all_horizontal(_empty(c) for c in rest).any()).item():
+        return None  # cheap first: a blank line leaves every other field empty
     mask = df.select(pl.all_horizontal(
         pl.col(first).is_null() | (pl.col(first).str.strip_chars() == ""),
-        *[pl.col(c).is_null() for c in rest])).to_series()
+        *[_empty(c) for c in rest])).to_series()
     return mask if mask.any() else None
 
 
-def _fields_add_up(df: pl.DataFrame, blank: pl.Series | None, counts: ByteCounts,
+def _fields_add_up(df: pl.DataFrame, blank: pl.Series | None, source: Path | bytes,
                    export: Export) -> bool:
-    """Cheap proof that no record is short: count separators instead of re-parsing.
+    """Cheap proof that no record is short.
 
-    polars fills a short row with nulls, which looks like empty fields, but raises on a
-    long one. Every complete record (the header too) holds (fields - 1) separators outside
-    quoted values, a blank line none: any other count means a short record.
+    polars raises on a long record but fills a short one with nulls, which look like empty
+    fields. A last column without null proves them all complete (an empty field quoted as
+    "" reads as "", so a file quoting every field needs nothing more). Else count the
+    separators: every complete record (the header too) holds (fields - 1) outside quoted
+    values, a blank line none.
     """
+    if df.get_column(export.columns[-1]).null_count() == 0:
+        return True
     records = df.height - (int(blank.sum()) if blank is not None else 0)
-    return counts.separators == (len(export.columns) - 1) * (records + 1)
+    sep = export.kind.separator
+    separators = _count(source, sep, quoted=True) - (0 if _ends_with(source, sep) else 1)
+    return separators == (len(export.columns) - 1) * (records + 1)
 
 
 def _locate_bad_record(export: Export) -> InputError | None:
@@ -515,6 +515,11 @@ FAST_CONVERTERS = {"text": lambda text, kind: text, "amount": _fast_amount, "dat
                    "timestamp": _fast_timestamp, "yes_no": _fast_yes_no}
 
 
+def _nonempty(column: str) -> pl.Expr:
+    """The column with "" as null: a quoted empty field is as empty as an unquoted one."""
+    return pl.when(pl.col(column).str.len_bytes() > 0).then(pl.col(column))
+
+
 def _present(name: str) -> pl.Expr:
     return pl.col(_raw(name)).str.len_bytes().fill_null(0) > 0
 
@@ -531,7 +536,7 @@ def convert(df: pl.DataFrame, fields: dict[str, Field], export: Export) -> pl.Da
     required left empty.
     """
     used = {name: f for name, f in fields.items() if f.source is not None}
-    out = df.select(SOURCE_LINE, *(pl.col(f.source).alias(_raw(n)) for n, f in used.items()))
+    out = df.select(SOURCE_LINE, *(_nonempty(f.source).alias(_raw(n)) for n, f in used.items()))
     out = out.with_columns(_fast_typed(name, field, export.kind)
                            for name, field in fields.items())
     out, leftovers = _convert_leftovers(out, used)
