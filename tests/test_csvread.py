@@ -2,6 +2,7 @@
 import datetime as dt
 import re
 import os
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -236,3 +237,107 @@ def test_one_id_twice_with_different_content_inside_one_file(tmp_path):
     e = err.value
     assert (e.file, e.line, e.column, e.value) == (one.path, 4, "amount_cents", 1100)
     assert "payout PO1 appears on lines 2 and 4 with different content" in str(e)
+
+
+# --- fast paths and the rows they leave to the full converters ---------------------------
+
+def convert_column(kind, parse, values):
+    """`values` through convert() as one column of an export of `kind` (fast path first)."""
+    df = pl.DataFrame({"v": values, csvread.SOURCE_LINE: range(2, len(values) + 2)},
+                      schema={"v": pl.String, csvread.SOURCE_LINE: pl.Int64})
+    export = csvread.Export(Path("export.csv"), kind, ("v",), 1, "utf-8")
+    return csvread.convert(df, {"x": Field("v", parse)}, export)["x"].to_list()
+
+
+MIXED = {  # the form each export writes, mixed with every other form the full converter reads
+    "amount": ["120.00", "-9.48", "+5.00", "0.00", "999999999999999.99", "-0,50", "9,48", " 7.00",
+               "50", "51.1", f"1{NBSP}234,56", "1 234.5", "", "  ", None],
+    "date": ["2026-01-08", "08/01/2026", " 2026-01-08", "2026-01-08 ", "2026-1-8", "29/02/2028",
+             "", None],
+    "timestamp": ["2026-01-02T09:15:31.000Z", "2026-01-02T09:15:31.987Z", "2026-12-31T23:59:59.999Z",
+                  "2026-01-02T09:15:31Z", "2026-01-02T09:15:31.5Z", "2026-01-02 09:15:31",
+                  "02/01/2026 09:15", " 2026-01-02T09:15:31.000Z", "", None],
+    "yes_no": ["Oui", "Non", "oui", "NON", "TRUE", " Oui", "", None],
+}
+
+
+@pytest.mark.parametrize("kind", [GC_PAYMENTS_EXPORT, SHINE_EXPORT])
+@pytest.mark.parametrize("parse", sorted(MIXED))
+def test_fast_path_and_full_converter_agree_on_every_form(kind, parse):
+    values = MIXED[parse]
+    expected = convert_one(parse, values)
+    assert convert_column(kind, parse, values) == expected
+    assert None not in expected[:-3]  # every form above but the empty ones is readable
+
+
+@pytest.mark.parametrize("kind, parse, text, value", [
+    (GC_PAYMENTS_EXPORT, "amount", "-1234.56", -123456),
+    (SHINE_EXPORT, "amount", "+1234,05", 123405),
+    (GC_PAYMENTS_EXPORT, "date", "2026-01-08", dt.date(2026, 1, 8)),
+    (SHINE_EXPORT, "date", "08/01/2026", dt.date(2026, 1, 8)),
+    (GC_PAYMENTS_EXPORT, "timestamp", "2026-01-02T09:15:31.007Z",
+     dt.datetime(2026, 1, 2, 9, 15, 31, 7000, tzinfo=dt.timezone.utc)),
+    (SHINE_EXPORT, "yes_no", "Non", False),
+])
+def test_the_fast_path_itself_reads_the_form_each_export_writes(kind, parse, text, value):
+    df = pl.DataFrame({"v": [text]})
+    assert df.select(csvread.FAST_CONVERTERS[parse](pl.col("v"), kind)).item() == value
+
+
+def test_exact_values_when_fast_and_slow_rows_mix():
+    utc = dt.timezone.utc
+    assert convert_column(GC_PAYMENTS_EXPORT, "amount", ["10.00", "1 234.5", "-0.07", "50"]) == [
+        1000, 123450, -7, 5000]
+    assert convert_column(SHINE_EXPORT, "amount", ["-62,77", "62.77", f"-1{NNBSP}000,00"]) == [
+        -6277, 6277, -100000]
+    assert convert_column(GC_PAYMENTS_EXPORT, "timestamp", [
+        "2026-01-02T09:15:31.250Z", "02/01/2026 09:15", "2026-01-02T09:15:31.000Z"]) == [
+        dt.datetime(2026, 1, 2, 9, 15, 31, 250000, tzinfo=utc),
+        dt.datetime(2026, 1, 2, 9, 15, tzinfo=utc), dt.datetime(2026, 1, 2, 9, 15, 31, tzinfo=utc)]
+    assert convert_column(SHINE_EXPORT, "date", ["20/12/2025", "2025-12-21"]) == [
+        dt.date(2025, 12, 20), dt.date(2025, 12, 21)]
+
+
+@pytest.mark.parametrize("parse, value", [
+    ("amount", "1234567890123456.00"), ("amount", "0000000000000001.00"), ("amount", ".50"),
+    ("amount", "1.234"), ("amount", "+-5.00"), ("amount", "5.0a"),
+    ("timestamp", "2026-02-30T09:15:31.000Z"), ("timestamp", "2026-01-02T25:15:31.000Z"),
+    ("timestamp", "2026-01-02T09:15:31.+12Z"), ("date", "2026-02-30"), ("yes_no", "Ouii"),
+])
+def test_a_value_that_looks_common_but_is_not_is_still_refused(parse, value):
+    """Among readable values of the common form, the bad one is found, on its line."""
+    good = {"amount": "10.00", "timestamp": "2026-01-02T09:15:31.000Z", "date": "2026-01-02",
+            "yes_no": "Oui"}[parse]
+    with pytest.raises(InputError) as err:
+        convert_column(GC_PAYMENTS_EXPORT, parse, [good, good, value, good])
+    assert (err.value.line, err.value.column, err.value.value) == (4, "v", value)
+
+
+def test_spreadsheet_dates_among_iso_ones_are_noticed(capsys):
+    convert_column(GC_PAYMENTS_EXPORT, "date", ["2026-01-08", "09/01/2026"])
+    assert "dates written DD/MM/YYYY" in capsys.readouterr().err
+    convert_column(GC_PAYMENTS_EXPORT, "date", ["2026-01-08", " 2026-01-09"])
+    assert "dates written" not in capsys.readouterr().err
+
+
+SHINE_ROW = ('"{id}";"02/01/2026";"02/01/2026";"FR76";"Virement";"Non";"DEFAULT";"9,48";"0,00";'
+             '"-9,48";"8402,89";"Label; with separator";"Shine";"7,90";"1,58";"";"";"{comment}"')
+
+
+def test_every_field_quoted_empty_ones_read_as_empty(tmp_path):
+    path = tmp_path / "BQ.csv"
+    rows = [SHINE_ROW.format(id="A", comment=""), SHINE_ROW.format(id="B", comment="note")]
+    path.write_text("\r\n".join([FORMATS_SHINE_HEADER, *rows]) + "\r\n")
+    fields = {"id": Field("Transaction ID"), "comment": Field("Commentaire"),
+              "doc": Field("Pièces"), "label": Field("Libellé")}
+    assert read(path, fields).rows() == [("A", None, None, "Label; with separator", 2),
+                                         ("B", "note", None, "Label; with separator", 3)]
+
+
+def test_a_short_row_in_a_file_that_quotes_every_field(tmp_path):
+    path = tmp_path / "BQ.csv"
+    short = SHINE_ROW.format(id="B", comment="x").rsplit(";", 2)[0]
+    rows = [SHINE_ROW.format(id="A", comment=""), short, SHINE_ROW.format(id="C", comment="")]
+    path.write_text("\n".join([FORMATS_SHINE_HEADER, *rows]) + "\n")
+    with pytest.raises(InputError, match="line 3: short or truncated line: 16 fields instead of 18"):
+        read(path, {"id": Field("Transaction ID")})

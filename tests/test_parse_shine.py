@@ -111,6 +111,15 @@ def test_only_the_configured_account_is_kept(lazy_shared_datadir, tmp_path, caps
             "lines of FR7630004000031234567890143") in capsys.readouterr().err
 
 
+def test_ibans_written_with_spaces_or_in_lower_case_are_normalised(formats, tmp_path):
+    data = (formats / "shine.csv").read_bytes()
+    spaced = b"fr76 1741 8000 0100 0123 4567 828"
+    source = tmp_path / "spaced.csv"
+    source.write_bytes(data.replace(IBAN.encode(), spaced, 2))  # the first two lines only
+    bank = parse(tmp_path, source, iban=IBAN)
+    assert bank.height == 19 and bank["iban"].unique().to_list() == [IBAN]
+
+
 def test_main_reads_the_iban_from_the_config(lazy_shared_datadir, tmp_path):
     config = tmp_path / "config.yaml"
     config.write_text(f'bank:\n  iban: "{IBAN}"\n')
