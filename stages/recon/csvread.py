@@ -343,8 +343,8 @@ def _empty(name: str) -> pl.Expr:
 def _blank_rows(df: pl.DataFrame, columns: tuple[str, ...]) -> pl.Series | None:
     """Rows read from empty (or whitespace-only) lines; None when there are none."""
     first, rest = columns[0], columns[1:]
-    if rest and not df.select(pl.all_horizontal(_empty(c) for c in rest).any()).item():
-        return None  # cheap first: a blank line leaves every other field empty
+    if rest and not df.select((_empty(rest[0]) & _empty(rest[-1])).any()).item():
+        return None  # cheap first: a blank line leaves every other field empty, these two too
     mask = df.select(pl.all_horizontal(
         pl.col(first).is_null() | (pl.col(first).str.strip_chars() == ""),
         *[_empty(c) for c in rest])).to_series()
