@@ -155,7 +155,9 @@ def parse_bank(input_dir: str | Path, iban: str = "") -> pl.DataFrame:
     lines = drop_legacy_repeats(lines)
     lines = keep_account(lines, iban)
     # Chronological, as a statement reads; lines of one day keep their export order.
-    return lines.sort("operation_date", maintain_order=True).select(list(BANK))
+    if not lines["operation_date"].is_sorted():  # else sorting would copy every column
+        lines = lines.sort("operation_date", maintain_order=True)
+    return lines.select(list(BANK))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -669,8 +669,8 @@ def deduplicate(frames: list[pl.DataFrame], exports: list[Export], key: list[str
         df = df.unique(subset=[FILE_RANK, *key], keep="first", maintain_order=True)
         _report_changes_across_files(df, exports, key, noun)
         df = (df.sort(FILE_RANK, SOURCE_LINE)
-              .unique(subset=key, keep="last", maintain_order=True).drop("__content"))
-    df = df.sort(FILE_RANK, SOURCE_LINE)
+              .unique(subset=key, keep="last", maintain_order=True).drop("__content")
+              .sort(FILE_RANK, SOURCE_LINE))  # else the frames are in this order already
     names = pl.Series([e.path.name for e in exports], dtype=pl.String)
     return df.with_columns(names.gather(df[FILE_RANK]).alias("source_file")).drop(FILE_RANK)
 
