@@ -131,6 +131,18 @@ def test_cents_from_decimal_text_never_through_float():
     assert got == [120000, -20000, 3990, 0, 3334, 30, 3334, 1235, -1235, 0, 9999999999999]
 
 
+@pytest.mark.parametrize("text, expected", [
+    ("123.45000000", 12345), ("-123.45000000", -12345), ("0.00500000", 1), ("-0.005", -1),
+    ("0.00499999", 0), ("-0.00499999", 0), ("-0.00000001", 0), ("0.994", 99), ("0.995", 100),
+    ("-0", 0), ("7", 700), ("-7.1", -710), ("1.999999995", 200), ("1.999999994", 200),
+    ("999999999999999.99", 99999999999999999), ("-999999999999999.995", -100000000000000000),
+    (None, None),
+])
+def test_cents_edges_round_half_away_from_zero_exactly(text, expected):
+    got = pl.DataFrame({"t": [text]}, schema={"t": pl.String}).select(cents(pl.col("t")))
+    assert got.dtypes == [pl.Int64] and got["t"][0] == expected
+
+
 def test_totalpaid_json_numbers_int_or_float_become_exact_cents(tmp_path):
     invoices = [an_invoice(id="1", totalpaid=1200, total_ttc="1200.00000000", remaintopay="0"),
                 an_invoice(id="2", totalpaid=33.34, total_ttc="33.34000000", remaintopay="0"),
