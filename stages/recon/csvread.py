@@ -229,7 +229,7 @@ def read_strings(export: Export) -> pl.DataFrame:
     path, sep = export.path, export.kind.separator
     source = _source(export)
     try:
-        df = _polars_read(source, sep)
+        df = _polars_read(source, sep, export.header_lines + 1)
     except pl.exceptions.PolarsError as exc:
         if "utf-8" in str(exc).lower() and export.encoding == "utf-8":
             # The header was valid UTF-8 but a later byte is not: a Windows-1252 file.
@@ -239,10 +239,11 @@ def read_strings(export: Export) -> pl.DataFrame:
             f"not readable as CSV ({str(exc).splitlines()[0]})", file=path) from None
     if export.encoding == "cp1252":
         notice(f"{path}: decoded as Windows-1252 (not UTF-8)")
-    if df.width != len(export.columns):
+    if df.width - 1 != len(export.columns):
         raise _locate_bad_record(export) or InputError(
-            f"the header has {len(export.columns)} fields but {df.width} were read", file=path)
-    df.columns = list(export.columns)
+            f"the header has {len(export.columns)} fields but {df.width - 1} were read",
+            file=path)
+    df.columns = [SOURCE_LINE, *export.columns]
     df = _number_lines(df, _count(source, "\n", quoted=False), export)
     blank = _blank_rows(df, export.columns)
     if not _fields_add_up(df, blank, source, export):
@@ -305,10 +306,13 @@ def _ends_with(source: Path | bytes, char: str) -> bool:
         return fh.read(1) == char.encode()
 
 
-def _polars_read(source: Path | bytes, sep: str) -> pl.DataFrame:
-    # No null_values=[""]: it costs more than turning "" into null in the used columns only.
+def _polars_read(source: Path | bytes, sep: str, first_line: int) -> pl.DataFrame:
+    """Strings, after a row number column (made while reading, so that its chunks line up
+    with the others': a frame whose columns are chunked alike is never copied to align
+    them). No null_values=[""]: it costs more than turning "" into null in used columns."""
     return pl.read_csv(source, separator=sep, has_header=True, infer_schema=False,
-                       quote_char='"', raise_if_empty=False)
+                       quote_char='"', raise_if_empty=False,
+                       row_index_name=SOURCE_LINE, row_index_offset=first_line)
 
 
 def _number_lines(df: pl.DataFrame, lines: int, export: Export) -> pl.DataFrame:
@@ -316,15 +320,14 @@ def _number_lines(df: pl.DataFrame, lines: int, export: Export) -> pl.DataFrame:
 
     `lines`: the file's physical lines, a last one without newline included.
     """
-    first = export.header_lines + 1
+    line = pl.col(SOURCE_LINE).cast(pl.Int64)
     if lines == export.header_lines + df.height:  # one line per record: the usual case
-        return df.with_columns((pl.int_range(pl.len(), dtype=pl.Int64) + first).alias(SOURCE_LINE))
+        return df.with_columns(line)
     multi = _columns_containing(df, "\n")
     extra = pl.sum_horizontal(
         [pl.col(c).str.count_matches("\n", literal=True).fill_null(0).cast(pl.Int64) for c in multi]
     ) if multi else pl.lit(0, pl.Int64)
-    start = pl.int_range(pl.len(), dtype=pl.Int64) + first + extra.cum_sum().shift(1, fill_value=0)
-    return df.with_columns(start.alias(SOURCE_LINE))
+    return df.with_columns(line + extra.cum_sum().shift(1, fill_value=0))
 
 
 def _columns_containing(df: pl.DataFrame, text: str) -> list[str]:
@@ -671,8 +674,11 @@ def deduplicate(frames: list[pl.DataFrame], exports: list[Export], key: list[str
         df = (df.sort(FILE_RANK, SOURCE_LINE)
               .unique(subset=key, keep="last", maintain_order=True).drop("__content")
               .sort(FILE_RANK, SOURCE_LINE))  # else the frames are in this order already
-    names = pl.Series([e.path.name for e in exports], dtype=pl.String)
-    return df.with_columns(names.gather(df[FILE_RANK]).alias("source_file")).drop(FILE_RANK)
+    names = [e.path.name for e in exports]
+    # Not a gather: replace_strict gives the new column the chunks of the others.
+    source_file = pl.col(FILE_RANK).replace_strict(list(range(len(names))), names,
+                                                   return_dtype=pl.String)
+    return df.with_columns(source_file.alias("source_file")).drop(FILE_RANK)
 
 
 def _refuse_conflicts_inside_a_file(df, exports, key, content, noun):
