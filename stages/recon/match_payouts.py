@@ -244,7 +244,14 @@ def _payout_rows(payouts: pl.DataFrame, decided: pl.DataFrame, credits: pl.DataF
         money_in_bank=money_in_bank,
         fees_flag=pl.when(pl.col("deducted_cents") != pl.col("fees_cents"))
         .then(pl.lit(FEES_MISMATCH)),
-    ).with_columns(evidence=_match_evidence(date_to, last_bank_date, settings))
+    ).with_columns(
+        # Texts the evidence repeats in several branches, built once (dates are slow to format).
+        arrival_text=pl.col("arrival_date").cast(pl.String),
+        bank_date_text=pl.col("bank_date").cast(pl.String),
+        net_text=eur(pl.col("net_cents")),
+    ).with_columns(
+        evidence=_match_evidence(date_to, last_bank_date, settings),
+    ).drop("arrival_text", "bank_date_text", "net_text")
 
 
 def _arrives_late(date_to: date, last_bank_date: date | None) -> pl.Expr:
@@ -256,12 +263,12 @@ def _arrives_late(date_to: date, last_bank_date: date | None) -> pl.Expr:
 
 
 def _match_evidence(date_to: date, last_bank_date: date | None, settings: Settings) -> pl.Expr:
-    net, arrival = eur(pl.col("net_cents")), pl.col("arrival_date")
+    net, arrival, arrival_text = pl.col("net_text"), pl.col("arrival_date"), pl.col("arrival_text")
     days = pl.col("days_apart")
     when_text = (
         pl.when(days == 0).then(pl.lit("on the arrival date"))
-        .when(days > 0).then(fmt("{} after the arrival date {}", days_text(days), arrival))
-        .otherwise(fmt("{} before the arrival date {}", days_text(-days), arrival))
+        .when(days > 0).then(fmt("{} after the arrival date {}", days_text(days), arrival_text))
+        .otherwise(fmt("{} before the arrival date {}", days_text(-days), arrival_text))
     )
     amounts = pl.when(pl.col("bank_amount_cents") == pl.col("net_cents")).then(
         fmt("bank amount {} = the payout's net", eur(pl.col("bank_amount_cents")))
@@ -269,12 +276,12 @@ def _match_evidence(date_to: date, last_bank_date: date | None, settings: Settin
                           eur(pl.col("bank_amount_cents")), net))
     by_reference = fmt("reference {} found in the bank label '{}'; {}; bank date {} {}",
                              pl.col("reference"), pl.col("bank_label"), amounts,
-                             pl.col("bank_date"), when_text)
+                             pl.col("bank_date_text"), when_text)
     tolerance = days_text(pl.lit(settings.payout_date_tolerance_days))
     by_amount = fmt(
         "no bank label carries the reference {}; one credit of exactly {} within {} of the "
         "arrival: '{}' on {}, {}; the only candidate on both sides{}",
-        pl.col("reference"), net, tolerance, pl.col("bank_label"), pl.col("bank_date"),
+        pl.col("reference"), net, tolerance, pl.col("bank_label"), pl.col("bank_date_text"),
         when_text,
         pl.when(pl.col("tier") > 0).then(fmt(
             " (its label does not look like {}: check it)", pl.lit(settings.gocardless_label)))
@@ -292,12 +299,12 @@ def _match_evidence(date_to: date, last_bank_date: date | None, settings: Settin
         .when(arrival.is_null() | (pl.col("payout_status") == "pending"))
         .then(fmt("payout {} with no arrival date yet: expected in the bank after the window",
                         pl.col("payout_status")))
-        .when(arrival > date_to).then(fmt("arrives {}, after the window", arrival))
+        .when(arrival > date_to).then(fmt("arrives {}, after the window", arrival_text))
         .when((arrival > last_bank_date) if last_bank_date else pl.lit(True))
-        .then(fmt("arrives {}, after the bank export's last line ({})", arrival, last))
+        .then(fmt("arrives {}, after the bank export's last line ({})", arrival_text, last))
         .otherwise(fmt("no bank credit carries the reference {}, and none of {} within {} "
                              "of the arrival date {}", pl.col("reference"), net, tolerance,
-                             arrival))
+                             arrival_text))
     )
     return (
         pl.when(pl.col("flag") == AMBIGUOUS).then(ambiguous)
