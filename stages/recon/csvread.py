@@ -486,10 +486,14 @@ DTYPES = {"text": pl.String, "amount": pl.Int64, "date": pl.Date,
 # full converter.
 
 def _fast_amount(text: pl.Expr, kind: Kind) -> pl.Expr:
-    """`-1234.56` (`-1234,56` for Shine): two decimals, so the digits are the cents."""
-    shaped = text.str.contains(rf"^[+-]?[0-9]{{1,15}}[{kind.decimal_mark}][0-9][0-9]$")
-    digits = text.str.replace(kind.decimal_mark, "", literal=True).cast(pl.Int64, strict=False)
-    return pl.when(shaped).then(digits)
+    """`-1234.56` (`-1234,56` for Shine), two decimals: polars' decimal parser reads it and
+    the decimal's integer representation is the cents."""
+    mark = kind.decimal_mark
+    shaped = text.str.contains(rf"^[+-]?[0-9]{{1,15}}[{mark}][0-9][0-9]$")
+    if mark != ".":
+        text = text.str.replace(mark, ".", literal=True)
+    cents = text.cast(pl.Decimal(18, 2), strict=False).to_physical().cast(pl.Int64)
+    return pl.when(shaped).then(cents)
 
 
 def _fast_date(text: pl.Expr, kind: Kind) -> pl.Expr:
