@@ -159,6 +159,20 @@ def test_offline_replay_gives_the_identical_parquet_without_the_network(
     assert {p.name: p.read_bytes() for p in snapshot.iterdir()} == before
 
 
+def test_offline_replay_does_not_import_the_http_client(env, dolibarr, config, tmp_path):
+    fetch(config, tmp_path, "online")
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("DOLIBARR")}
+    environ["DOLIBARR_SNAPSHOT"] = str(tmp_path / "online" / "snapshot")
+    replay = ("import sys, fetch_dolibarr; fetch_dolibarr.main(sys.argv[1:]); "
+              "print('requests' in sys.modules)")
+    result = subprocess.run(
+        [sys.executable, "-c", replay, *WINDOW, "--config", str(config), "--snapshot-dir",
+         str(tmp_path / "x" / "snapshot"), "--out", str(tmp_path / "x" / "invoices.parquet")],
+        capture_output=True, text=True, env=environ, cwd=ROOT / "stages")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "False"
+
+
 def test_replay_of_a_snapshot_saved_by_hand_applies_the_window(env, config, tmp_path,
                                                                  lazy_shared_datadir):
     folder = tmp_path / "by_hand"  # no meta.json, full pretty-printed objects

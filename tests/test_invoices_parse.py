@@ -122,6 +122,30 @@ def test_an_empty_snapshot_is_an_empty_frame(tmp_path):
     assert load_snapshot(folder).height == 0
 
 
+def test_layout_variants_of_one_object_per_line_read_alike(tmp_path):
+    invoices = [an_invoice(id=str(i), ref=f"FA2601-{i:04d}", ref_client="PO 7, lot \"B\"/é"
+                           if i == 2 else None) for i in range(1, 4)]
+    plain = load_snapshot(write_snapshot(tmp_path / "plain", invoices))
+    assert plain["ref_client"].to_list() == [None, 'PO 7, lot "B"/é', None]
+    text = (tmp_path / "plain" / "invoices.json").read_text(encoding="utf-8")
+    for name, variant in [("bom", "\ufeff" + text), ("crlf", text.replace("\n", "\r\n")),
+                          ("blank_end", text + "\n \n"), ("no_newline", text.rstrip("\n"))]:
+        folder = write_snapshot(tmp_path / name, [])
+        (folder / "invoices.json").write_text(variant, encoding="utf-8")
+        (folder / "thirdparties.json").write_bytes(
+            (tmp_path / "plain" / "thirdparties.json").read_bytes())
+        assert_frame_equal(load_snapshot(folder), plain)
+
+
+def test_dates_as_json_strings_read_like_json_integers(tmp_path):
+    as_int = [an_invoice(), an_invoice(id="2", date_lim_reglement=None)]
+    as_text = [an_invoice(date="1767744000", date_lim_reglement="1770336000"),
+               an_invoice(id="2", date="1767744000", date_lim_reglement=None)]
+    expected = load_snapshot(write_snapshot(tmp_path / "int", as_int))
+    assert expected["due_date"].to_list() == [date(2026, 2, 6), None]
+    assert_frame_equal(load_snapshot(write_snapshot(tmp_path / "text", as_text)), expected)
+
+
 # --- money and dates --------------------------------------------------------------------------
 
 def test_cents_from_decimal_text_never_through_float():
@@ -195,6 +219,7 @@ def test_window_keeps_dated_ones_and_every_unpaid_one(captured):
     ({"totalpaid": "lots"}, "totalpaid", "lots", "a number such as 1200"),
     ({"status": "open"}, "status", "open", "a whole number"),
     ({"date": "2026-01-07"}, "date", "2026-01-07", "a Unix timestamp"),
+    ({"date": 1767744000.5}, "date", "1767744000.5", "a Unix timestamp"),
     ({"paye": "yes"}, "paye", "yes", '"0" or "1"'),
 ])
 def test_a_bad_value_names_file_line_key_and_value(tmp_path, change, column, value, expected):
@@ -205,6 +230,13 @@ def test_a_bad_value_names_file_line_key_and_value(tmp_path, change, column, val
     assert message.startswith(f"{folder / 'invoices.json'}, line 3, column '{column}': "
                               f"invoice #2 (id 2): unexpected {column}; found '{value}'")
     assert expected in message
+
+
+def test_an_integer_date_beyond_15_digits_is_reported(tmp_path):
+    folder = write_snapshot(tmp_path / "s", [an_invoice(), an_invoice(id="2", date=10 ** 15)])
+    with pytest.raises(InputError, match=r"line 3, column 'date': invoice #2 \(id 2\): "
+                                         r"unexpected date; found 1000000000000000"):
+        load_snapshot(folder)
 
 
 def test_a_missing_key_is_reported(tmp_path):
