@@ -528,7 +528,7 @@ def _nonempty(column: str) -> pl.Expr:
 
 
 def _present(name: str) -> pl.Expr:
-    return pl.col(_raw(name)).str.len_bytes().fill_null(0) > 0
+    return pl.col(_raw(name)).is_not_null()  # null when empty (or blank, once trimmed)
 
 
 def _raw(name: str) -> str:
@@ -570,8 +570,8 @@ def _convert_leftovers(out: pl.DataFrame, used: dict[str, Field]
                        ) -> tuple[pl.DataFrame, dict[str, pl.Series]]:
     """Rows whose text the fast path left null: the full converter reads them, trimmed.
 
-    The trimmed text replaces the raw one on those rows, so the checks see what was read.
-    Also returns, per column, the texts read this way.
+    The trimmed text (null if blank) replaces the raw one on those rows, so the checks see
+    what was read. Also returns, per column, the texts read this way.
     """
     missed = {n: pl.col(n).is_null() & pl.col(_raw(n)).is_not_null()
               for n, f in used.items() if f.parse != "text"}  # text: nothing else to try
@@ -581,11 +581,12 @@ def _convert_leftovers(out: pl.DataFrame, used: dict[str, Field]
     leftovers = {}
     for name in (n for n, count in counts.items() if count):
         rows = out.select(pl.arg_where(missed[name])).to_series()
-        text = out[_raw(name)].gather(rows).str.strip_chars()
-        value = text.to_frame().select(CONVERTERS[used[name].parse][0](pl.first())).to_series()
-        out = out.with_columns(out[_raw(name)].scatter(rows, text),
-                               out[name].scatter(rows, value))
-        leftovers[name] = text
+        trimmed = out[_raw(name)].gather(rows).str.strip_chars().to_frame("text")
+        read = trimmed.select(_nonempty("text"),
+                              CONVERTERS[used[name].parse][0](pl.col("text")).alias("value"))
+        out = out.with_columns(out[_raw(name)].scatter(rows, read["text"]),
+                               out[name].scatter(rows, read["value"]))
+        leftovers[name] = read["text"]
     return out, leftovers
 
 
@@ -669,7 +670,8 @@ def deduplicate(frames: list[pl.DataFrame], exports: list[Export], key: list[str
     """
     df = pl.concat([f.with_columns(pl.lit(i, pl.Int64).alias(FILE_RANK))
                     for i, f in enumerate(frames)], how="vertical")
-    if df.height and not df.select(pl.struct(key).is_unique().all()).item():
+    # Distinct hashes prove distinct keys; a rare collision only takes the exact path below.
+    if df.height and df.select(pl.struct(key).hash().n_unique()).item() < df.height:
         content = [c for c in df.columns if c not in (*key, FILE_RANK, SOURCE_LINE)]
         df = df.with_columns(pl.struct(content).hash().alias("__content"))
         _refuse_conflicts_inside_a_file(df, exports, key, content, noun)
