@@ -64,7 +64,7 @@ def customer_name() -> pl.Expr:
 
 
 def read_payments(export: Export) -> pl.DataFrame:
-    df = csvread.convert(csvread.read_strings(export), payment_fields(export), export)
+    df = csvread.read_fields(export, payment_fields(export))
     return (df.with_columns(customer_name().alias("customer_name"))
             .drop("company_name", "given_name", "family_name"))
 

@@ -59,11 +59,11 @@ ITEM_KEY = ["payout_id", "resource_type", "gc_payment_id", "refund_id", "item_di
 
 
 def read_payouts(export: Export) -> pl.DataFrame:
-    return csvread.convert(csvread.read_strings(export), PAYOUT_FIELDS, export)
+    return csvread.read_fields(export, PAYOUT_FIELDS)
 
 
 def read_items(export: Export) -> pl.DataFrame:
-    df = csvread.convert(csvread.read_strings(export), ITEM_FIELDS, export)
+    df = csvread.read_fields(export, ITEM_FIELDS)
     # The sign of the fee column is undocumented (FORMATS.md §3): the fee is gross - net.
     return df.with_columns(
         (pl.col("gross_cents") - pl.col("net_cents")).alias("fees_cents"),

@@ -95,7 +95,7 @@ def check_movement(lines: pl.DataFrame, export: Export) -> None:
 def read_lines(export: Export) -> pl.DataFrame:
     legacy = export.kind is SHINE_2023_EXPORT
     fields = LEGACY_FIELDS if legacy else CURRENT_FIELDS
-    lines = csvread.convert(csvread.read_strings(export), fields, export)
+    lines = csvread.read_fields(export, fields)
     check_movement(lines, export)
     if legacy:
         lines = lines.with_columns(legacy_ids(lines).alias("bank_transaction_id"))

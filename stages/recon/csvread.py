@@ -535,6 +535,13 @@ def _raw(name: str) -> str:
     return f"__raw_{name}"
 
 
+def read_fields(export: Export, fields: dict[str, Field]) -> pl.DataFrame:
+    """read_strings() then convert(); the columns no field reads are let go first, so that
+    the conversion reuses their memory."""
+    sources = dict.fromkeys(f.source for f in fields.values() if f.source is not None)
+    return convert(read_strings(export).select(SOURCE_LINE, *sources), fields, export)
+
+
 def convert(df: pl.DataFrame, fields: dict[str, Field], export: Export) -> pl.DataFrame:
     """Typed columns named after `fields`, plus source_line; the first bad value raises.
 
