@@ -293,7 +293,7 @@ def main(argv: list[str] | None = None, stream: TextIO | None = None) -> int:
         meta = read_meta(folder)
         source = f"saved snapshot {folder} ({SNAPSHOT_VARIABLE})"
     else:
-        from recon.dolibarr import client_from_env
+        from recon.dolibarr import client_from_env  # here: an offline run needs no requests
         folder = args.snapshot_dir
         with client_from_env(config) as client:
             meta = fetch_snapshot(client, window, settings, folder, stream)
