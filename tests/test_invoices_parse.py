@@ -137,6 +137,14 @@ def test_layout_variants_of_one_object_per_line_read_alike(tmp_path):
         assert_frame_equal(load_snapshot(folder), plain)
 
 
+def test_invoices_come_out_in_id_order_whatever_the_file_order(tmp_path):
+    invoices = [an_invoice(id=i, socid=str(int(i) % 2 + 1)) for i in ("3", "10", "1", "2")]
+    parties = [{"id": "1", "name": "Un"}, {"id": "2", "name": "Deux"}]
+    frame = load_snapshot(write_snapshot(tmp_path / "s", invoices, parties))
+    assert frame.select("invoice_id", "customer_name").rows() == [
+        (1, "Deux"), (2, "Un"), (3, "Deux"), (10, "Un")]
+
+
 def test_dates_as_json_strings_read_like_json_integers(tmp_path):
     as_int = [an_invoice(), an_invoice(id="2", date_lim_reglement=None)]
     as_text = [an_invoice(date="1767744000", date_lim_reglement="1770336000"),

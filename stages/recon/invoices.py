@@ -248,9 +248,10 @@ def parse_invoices(raw: pl.DataFrame, thirdparties: pl.DataFrame, *,
                    first_line: int | None = None) -> pl.DataFrame:
     """Text columns of invoice objects (dates may be Int64 already; + `id`/`name` of
     third parties) -> INVOICES."""
-    raw = raw.with_columns(
+    raw = raw.with_columns(  # the older spellings are there in full objects only
         pl.coalesce(pl.col(key), pl.col(fallback)).alias(key)
-        for key, fallback in FALLBACK_KEYS.items() if fallback in raw.columns)
+        for key, fallback in FALLBACK_KEYS.items()
+        if fallback in raw.columns and raw[fallback].null_count() < raw.height)
     raw = raw.with_columns(_blank_as_null(key) for key in
                            ("ref_client", "close_code", "date_lim_reglement",
                             "multicurrency_code", "mode_reglement_code")
@@ -276,8 +277,10 @@ def parse_invoices(raw: pl.DataFrame, thirdparties: pl.DataFrame, *,
     )
     check_unique_ids(invoices, path)
     names = customer_names(thirdparties)
-    joined = invoices.join(names, on="socid", how="left")
-    return joined.select(list(INVOICES)).sort("invoice_id").cast(INVOICES)
+    joined = invoices.join(names, on="socid", how="left", maintain_order="left")
+    if not joined["invoice_id"].is_sorted():  # a fetched snapshot is in id order already
+        joined = joined.sort("invoice_id")
+    return joined.select(list(INVOICES)).cast(INVOICES)
 
 
 def customer_names(thirdparties: pl.DataFrame) -> pl.DataFrame:
