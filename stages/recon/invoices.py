@@ -155,7 +155,7 @@ def cents(text: pl.Expr) -> pl.Expr:
     from zero like Decimal ROUND_HALF_UP (Dolibarr totals have 2 significant decimals;
     a float sum printed by PHP, 0.30000000000000004, is first rounded to 8 decimals).
     The rounding is done on the Decimal's integer of 1e-8 units: Decimal arithmetic cost
-    three times as much.
+    three times as much. The text is one CHECKS accepted (no spaces around it).
     """
     units = text.cast(AMOUNT).to_physical()  # Int128: the amount times 10^8
     return ((units.abs() + UNITS_PER_CENT // 2) // UNITS_PER_CENT * units.sign()).cast(pl.Int64)
@@ -232,7 +232,7 @@ def _bad(key: str, dtype: pl.DataType) -> pl.Expr:
 
 
 def check_unique_ids(invoices: pl.DataFrame, path: str | Path) -> None:
-    if invoices["invoice_id"].n_unique() == invoices.height:  # a third of finding them
+    if invoices["invoice_id"].n_unique() == invoices.height:  # 3x cheaper than is_duplicated
         return
     twice = invoices.filter(pl.col("invoice_id").is_duplicated()).head(1)
     if twice.height:
