@@ -174,6 +174,13 @@ def test_a_short_row_is_found_even_when_its_missing_fields_could_be_empty(tmp_pa
         read(path, FIELDS)
 
 
+def test_a_file_name_like_a_glob_pattern_names_that_file_only(tmp_path):
+    (tmp_path / "payouts1.csv").write_text("\n".join([PAYOUT_HEADER, payout_row("PO9")]) + "\n")
+    path = tmp_path / "payouts[1].csv"
+    path.write_text("\n".join([PAYOUT_HEADER, payout_row("PO1"), payout_row("PO2")]) + "\n")
+    assert read(path, FIELDS)["payout_id"].to_list() == ["PO1", "PO2"]
+
+
 def test_windows_1252_found_after_the_first_64_kib(tmp_path):
     """The header is ASCII, so the first bytes prove nothing: polars finds the bad byte."""
     path = tmp_path / "payouts.csv"

@@ -292,7 +292,7 @@ def _count(source: Path | bytes, char: str, quoted: bool) -> int:
     exactly that without building any column."""
     return pl.scan_csv(source, has_header=False, separator="\x01", eol_char=char,
                        quote_char='"' if quoted else None, infer_schema=False,
-                       raise_if_empty=False).select(pl.len()).collect().item()
+                       raise_if_empty=False, glob=False).select(pl.len()).collect().item()
 
 
 def _ends_with(source: Path | bytes, char: str) -> bool:
@@ -309,9 +309,10 @@ def _ends_with(source: Path | bytes, char: str) -> bool:
 def _polars_read(source: Path | bytes, sep: str, first_line: int) -> pl.DataFrame:
     """Strings, after a row number column (made while reading, so that its chunks line up
     with the others': a frame whose columns are chunked alike is never copied to align
-    them). No null_values=[""]: it costs more than turning "" into null in used columns."""
+    them). No null_values=[""]: it costs more than turning "" into null in used columns.
+    glob=False: a file named `x[1].csv` is that file, not `x1.csv`."""
     return pl.read_csv(source, separator=sep, has_header=True, infer_schema=False,
-                       quote_char='"', raise_if_empty=False,
+                       quote_char='"', raise_if_empty=False, glob=False,
                        row_index_name=SOURCE_LINE, row_index_offset=first_line)
 
 
