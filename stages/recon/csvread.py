@@ -3,9 +3,10 @@
 Every export is recognised by its header, never by its name (FORMATS.md §1-4). Decoding is
 strict: UTF-8 with or without BOM, else Windows-1252 (never latin-1, which loses `€`, `œ`).
 Fields are read as strings by a real CSV reader, then converted by vectorised polars
-expressions; money becomes Int64 cents through integer arithmetic on the digits, never a
-float. The first bad value is reported with its file, CSV line, column, value and the form
-that was expected; the search for it runs only when a conversion failed somewhere.
+expressions: a fast one for the form the export writes, the full one only on the rows it
+leaves; money becomes Int64 cents without ever being a float. The first bad value is
+reported with its file, CSV line, column, value and the form that was expected; the search
+for it runs only when a conversion failed somewhere.
 """
 from __future__ import annotations
 
