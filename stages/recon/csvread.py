@@ -680,7 +680,8 @@ def deduplicate(frames: list[pl.DataFrame], exports: list[Export], key: list[str
     df = pl.concat([f.with_columns(pl.lit(i, pl.Int64).alias(FILE_RANK))
                     for i, f in enumerate(frames)], how="vertical")
     # Distinct hashes prove distinct keys; a rare collision only takes the exact path below.
-    if df.height and df.select(pl.struct(key).hash().n_unique()).item() < df.height:
+    keys = pl.struct(key) if len(key) > 1 else pl.col(key[0])
+    if df.height and df.select(keys.hash().n_unique()).item() < df.height:
         content = [c for c in df.columns if c not in (*key, FILE_RANK, SOURCE_LINE)]
         df = df.with_columns(pl.struct(content).hash().alias("__content"))
         _refuse_conflicts_inside_a_file(df, exports, key, content, noun)
