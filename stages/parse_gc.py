@@ -58,7 +58,7 @@ def payment_fields(export: Export) -> dict[str, Field]:
 def customer_name() -> pl.Expr:
     """The company name when set, else given + family name (as GoCardless shows the payer)."""
     person = pl.concat_str(["given_name", "family_name"], separator=" ", ignore_nulls=True)
-    person = person.str.strip_chars()  # computed once: eager polars does not share it
+    person = person.str.strip_chars()  # stripped once, then both tested and used
     company = pl.col("company_name")
     return pl.when(company.str.strip_chars() != "").then(company).when(person != "").then(person)
 
