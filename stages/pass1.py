@@ -10,9 +10,9 @@ import argparse
 
 from recon import config as config_module
 from recon.errors import run
-from recon.io import read_parquet, write_parquet
-from recon.match_common import parse_window, settings_from_config
-from recon.match_payments import match_payments
+from recon.io import write_parquet
+from recon.match_common import parse_window, read_columns, settings_from_config
+from recon.match_payments import INVOICE_INPUT_COLUMNS, PAYMENT_INPUT_COLUMNS, match_payments
 from recon.schemas import GC_PAYMENTS, INVOICES, PASS1
 
 
@@ -31,8 +31,8 @@ def main(argv=None) -> None:
     args = parse_args(argv)
     date_from, date_to = parse_window(args.date_from, args.date_to)
     settings = settings_from_config(config_module.load(args.config), args.config or "config.yaml")
-    invoices = read_parquet(args.invoices, INVOICES)
-    payments = read_parquet(args.payments, GC_PAYMENTS)
+    invoices = read_columns(args.invoices, INVOICES, INVOICE_INPUT_COLUMNS)
+    payments = read_columns(args.payments, GC_PAYMENTS, PAYMENT_INPUT_COLUMNS)
     verdicts = match_payments(payments, invoices, settings, date_from, date_to)
     write_parquet(verdicts, args.out, PASS1)
     print(f"pass1: {verdicts.height} payment verdicts -> {args.out}")

@@ -12,9 +12,9 @@ import argparse
 
 from recon import config as config_module
 from recon.errors import run
-from recon.io import read_parquet, write_parquet
+from recon.io import write_parquet
 from recon.match_common import parse_window, read_columns, settings_from_config
-from recon.match_invoices import audit_invoices
+from recon.match_invoices import INVOICE_INPUT_COLUMNS, audit_invoices
 from recon.schemas import INVOICES, PASS1, PASS2
 
 
@@ -33,7 +33,7 @@ def main(argv=None) -> None:
     args = parse_args(argv)
     date_from, date_to = parse_window(args.date_from, args.date_to)
     settings_from_config(config_module.load(args.config), args.config or "config.yaml")  # checked
-    invoices = read_parquet(args.invoices, INVOICES)
+    invoices = read_columns(args.invoices, INVOICES, INVOICE_INPUT_COLUMNS)
     pass1 = read_columns(args.pass1, PASS1, ("flag", "invoice_id", "invoice_ref"))
     rows = audit_invoices(invoices, pass1, date_from, date_to)
     write_parquet(rows, args.out, PASS2)

@@ -20,6 +20,7 @@ import polars as pl
 
 from recon.match_common import days_text, eur, fmt
 from recon.match_payments import AMBIGUOUS, prepare_invoices
+from recon.match_payments import INVOICE_INPUT_COLUMNS as MATCHED_COLUMNS
 from recon.schemas import PASS2
 
 OPEN_NO_GC = "DOLIBARR_OPEN_NO_GC"
@@ -29,6 +30,8 @@ EXCLUDED_FLAGS = {
     "abandoned invoice": "EXCLUDED_ABANDONED",
 }
 EXCLUDED_OTHER = "EXCLUDED_OTHER"
+# What the audit reads of the invoices: what pass 1 reads, and why an invoice was closed.
+INVOICE_INPUT_COLUMNS = (*MATCHED_COLUMNS, "close_code")
 
 
 def audit_invoices(invoices: pl.DataFrame, pass1: pl.DataFrame, date_from: date,

@@ -62,6 +62,13 @@ RETRIED = "GC_RETRIED"  # a failed attempt superseded by a later payment for the
 CREDIT_NOTE_TYPE = 2
 DRAFT, VALIDATED, CLOSED, ABANDONED = 0, 1, 2, 3
 
+# What the pass reads of its inputs (the other columns are never looked at).
+PAYMENT_INPUT_COLUMNS = ("gc_payment_id", "created_at", "charge_date", "amount_cents",
+                         "description", "reference", "status", "amount_refunded_cents",
+                         "payout_id", "customer_name")
+INVOICE_INPUT_COLUMNS = ("invoice_id", "invoice_ref", "socid", "customer_name", "type", "status",
+                         "paid", "total_cents", "remaining_cents", "invoice_date", "due_date")
+
 
 # --- preparation -------------------------------------------------------------------------
 
