@@ -33,8 +33,10 @@ def write_parquet(df: pl.DataFrame, path: str | Path, schema: dict | None = None
     if schema is not None:
         df = conform(df, schema, str(path))
     with atomic_path(path) as tmp:
-        # lz4: about twice as fast as the default zstd on a million rows, files ~1.5x larger.
-        df.write_parquet(tmp, compression="lz4")
+        # Not compressed: interim files are read once or twice, right after being written,
+        # so compressing them only costs time (pass 1's file at a million rows: written in
+        # 1.3 s CPU with lz4, 1.5 s with zstd, 0.9 s uncompressed; 75 MB with lz4, 227 MB without).
+        df.write_parquet(tmp, compression="uncompressed")
 
 
 def write_text(text: str, path: str | Path) -> None:
