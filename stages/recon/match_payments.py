@@ -387,14 +387,16 @@ def _judge_links(links: pl.DataFrame, payments: pl.DataFrame, invoices: pl.DataF
         "total_cents", "remaining_cents", "invoice_date", "due_date", "settled",
         linked_ref="invoice_ref", invoice_customer_name="customer_name",
         invoice_status="status", invoice_paid="paid")
-    df = links.with_columns(several=pl.len().over("invoice_id") > 1)
-    df = _beside(_beside(df, payments.select(_PAYMENT_COLUMNS[1:]), "row"),
-                 invoice_columns, "invoice_row")
+    # Grouped and filtered while the frame is narrow; the wide columns come last.
+    facts = payments.select("state", "charge_date", "created_at", "created_date")
+    df = _beside(links.with_columns(several=pl.len().over("invoice_id") > 1), facts, "row")
     alone = _alone_on_their_invoice(df.filter(~pl.col("several")))
     grouped = _grouped_on_their_invoice(
         df.filter(pl.col("several"))
         .sort("invoice_id", "charge_date", "created_at", "gc_payment_id", nulls_last=False))
-    df = pl.concat([alone, grouped], how="diagonal_relaxed").filter(in_window)
+    df = pl.concat([alone, grouped], how="diagonal_relaxed").filter(in_window).drop(facts.columns)
+    df = _beside(_beside(df, payments.select(_PAYMENT_COLUMNS[1:]), "row"),
+                 invoice_columns, "invoice_row")
     df = df.with_columns(flag=_link_flag(), evidence=_link_evidence())
     return df.with_columns(invoice_ref=pl.col("linked_ref"))
 
@@ -562,6 +564,13 @@ def _judge_unlinked(left: pl.DataFrame, payments: pl.DataFrame, linked_rows: pl.
 def match_payments(payments: pl.DataFrame, invoices: pl.DataFrame, settings: Settings,
                    date_from: date, date_to: date) -> pl.DataFrame:
     """The pass-1 verdicts (schema PASS1) of the payments charged or created in the window."""
+    # The working frames of _verdicts are freed before the sort copies the rows.
+    rows = _to_schema(_verdicts(payments, invoices, settings, date_from, date_to))
+    return rows.sort("charge_date", "gc_payment_id", "invoice_ref", nulls_last=True)
+
+
+def _verdicts(payments: pl.DataFrame, invoices: pl.DataFrame, settings: Settings,
+              date_from: date, date_to: date) -> pl.DataFrame:
     invoices = prepare_invoices(invoices)
     payments = prepare_payments(payments, invoices, settings)
     named = _named_invoices(payments, invoices)
@@ -577,8 +586,7 @@ def match_payments(payments: pl.DataFrame, invoices: pl.DataFrame, settings: Set
     linked = _judge_links(links, payments, invoices, in_window)
     left = pl.concat([_conflicts(payments), single_left, multi_left, soft_left])
     unlinked = _judge_unlinked(left, payments, links["row"], in_window)
-    rows = _to_schema(pl.concat([linked, unlinked], how="diagonal_relaxed"))
-    return rows.sort("charge_date", "gc_payment_id", "invoice_ref", nulls_last=True)
+    return pl.concat([linked, unlinked], how="diagonal_relaxed")
 
 
 def _ensure_columns(df: pl.DataFrame, columns: dict) -> pl.DataFrame:
