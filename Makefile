@@ -146,6 +146,8 @@ passes: ## run passes 1-3 of the window
 
 report: ## reconcile the window and print the report (FROM=… TO=…)
 	$(call need_window)
+	@# What pass 1 needs first: make would otherwise queue it behind the other parsers.
+	@$(MAKE) --no-print-directory $(parallel) $(INVOICES) $(GC_PAYMENTS)
 	@$(MAKE) --no-print-directory $(parallel) $(RECONCILIATION_CSV) $(PAYOUTS_CSV) $(SUMMARY)
 	@cat $(SUMMARY)
 
