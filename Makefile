@@ -103,8 +103,8 @@ $(PASS1): stages/pass1.py $(LIB) $(CONFIG) $(TOLERANCE_STAMP) $(INVOICES) $(GC_P
 $(PASS2): stages/pass2.py $(LIB) $(CONFIG) $(INVOICES) $(PASS1) | $(VENV_OK)
 	$(PY) stages/pass2.py --invoices $(INVOICES) --pass1 $(PASS1) --from $(FROM) --to $(TO) --config $(CONFIG) --out $@
 
-$(PASS3): stages/pass3.py $(LIB) $(CONFIG) $(TOLERANCE_STAMP) $(GC_PAYOUTS) $(GC_PAYOUT_ITEMS) $(GC_PAYMENTS) $(BANK) $(PASS1) | $(VENV_OK)
-	$(PY) stages/pass3.py --payouts $(GC_PAYOUTS) --payout-items $(GC_PAYOUT_ITEMS) --payments $(GC_PAYMENTS) --bank $(BANK) --pass1 $(PASS1) --from $(FROM) --to $(TO) --config $(CONFIG) --out $@
+$(PASS3): stages/pass3.py $(LIB) $(CONFIG) $(TOLERANCE_STAMP) $(GC_PAYOUTS) $(GC_PAYOUT_ITEMS) $(GC_PAYMENTS) $(BANK) | $(VENV_OK)
+	$(PY) stages/pass3.py --payouts $(GC_PAYOUTS) --payout-items $(GC_PAYOUT_ITEMS) --payments $(GC_PAYMENTS) --bank $(BANK) --from $(FROM) --to $(TO) --config $(CONFIG) --out $@
 
 $(RECONCILIATION_CSV) $(PAYOUTS_CSV) $(SUMMARY) &: stages/report.py $(LIB) $(PASS1) $(PASS2) $(PASS3) | $(VENV_OK)
 	$(PY) stages/report.py --pass1 $(PASS1) --pass2 $(PASS2) --pass3 $(PASS3) --from $(FROM) --to $(TO) --out-dir $(OUT_DIR) > /dev/null

@@ -2,12 +2,11 @@
 
     python stages/pass3.py --payouts interim/gc_payouts.parquet \
         --payout-items interim/gc_payout_items.parquet --payments interim/gc_payments.parquet \
-        --bank interim/bank.parquet --pass1 interim/pass1_<FROM>_<TO>.parquet \
-        --from FROM --to TO --config config.yaml --out interim/pass3_<FROM>_<TO>.parquet
+        --bank interim/bank.parquet --from FROM --to TO --config config.yaml --out interim/pass3_<FROM>_<TO>.parquet
 
 One output file: one row per payout, plus one row per GoCardless-looking bank credit no
 payout explains (flag BANK_CREDIT_UNMATCHED, payout columns null). Rules in
-recon/match_payouts.py; pass 1 only lends the invoice refs named in the fee explanations.
+recon/match_payouts.py. It does not read pass 1, so it runs beside it.
 """
 from __future__ import annotations
 
@@ -17,8 +16,8 @@ from recon import config as config_module
 from recon.errors import run
 from recon.io import read_parquet, write_parquet
 from recon.match_common import parse_window, read_columns, settings_from_config
-from recon.match_payouts import BANK_COLUMNS, match_payouts
-from recon.schemas import BANK, GC_PAYMENTS, GC_PAYOUT_ITEMS, GC_PAYOUTS, PASS1, PASS3
+from recon.match_payouts import BANK_COLUMNS, PAYMENT_COLUMNS, match_payouts
+from recon.schemas import BANK, GC_PAYMENTS, GC_PAYOUT_ITEMS, GC_PAYOUTS, PASS3
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -28,7 +27,6 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="payout breakdown Parquet (may be empty)")
     parser.add_argument("--payments", required=True, help="GoCardless payments Parquet")
     parser.add_argument("--bank", required=True, help="Shine bank lines Parquet")
-    parser.add_argument("--pass1", required=True, help="pass-1 Parquet (invoice refs)")
     parser.add_argument("--from", dest="date_from", required=True, help="window start, YYYY-MM-DD")
     parser.add_argument("--to", dest="date_to", required=True, help="window end, YYYY-MM-DD")
     parser.add_argument("--config", default=None, help="config.yaml (default: the project's)")
@@ -43,9 +41,8 @@ def main(argv=None) -> None:
     rows = match_payouts(
         payouts=read_parquet(args.payouts, GC_PAYOUTS),
         items=read_parquet(args.payout_items, GC_PAYOUT_ITEMS),
-        payments=read_columns(args.payments, GC_PAYMENTS, ("payout_id", "amount_cents")),
+        payments=read_columns(args.payments, GC_PAYMENTS, PAYMENT_COLUMNS),
         bank=read_columns(args.bank, BANK, BANK_COLUMNS),
-        pass1=read_columns(args.pass1, PASS1, ("gc_payment_id", "invoice_ref")),
         settings=settings, date_from=date_from, date_to=date_to,
     )
     write_parquet(rows, args.out, PASS3)

@@ -122,7 +122,7 @@ def chain(tmp_path_factory):
                     "--config", CONFIG, "--out", out["pass2"]])
         pass3.main(["--payouts", out["payouts"], "--payout-items", out["items"],
                     "--payments", out["payments"], "--bank", out["bank"],
-                    "--pass1", out["pass1"], *WINDOW, "--config", CONFIG, "--out", out["pass3"]])
+                    *WINDOW, "--config", CONFIG, "--out", out["pass3"]])
         report.main(["--pass1", out["pass1"], "--pass2", out["pass2"], "--pass3", out["pass3"],
                      *WINDOW, "--out-dir", str(root / "tmp")])
     return root

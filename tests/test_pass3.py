@@ -16,8 +16,7 @@ PAYMENT = payments({"payout_id": "PO0001", "amount_cents": 10000})
 
 
 def run(pos, lines, pays=PAYMENT, items=NO_ITEMS, settings=SETTINGS):
-    out = match_payouts(pos, items, pays, lines, pl.DataFrame(schema={
-        "gc_payment_id": pl.String, "invoice_ref": pl.String}), settings, FROM, TO)
+    out = match_payouts(pos, items, pays, lines, settings, FROM, TO)
     assert out.schema == pl.Schema(PASS3)
     return out
 
@@ -170,7 +169,9 @@ def test_fees_agree():
 
 def test_fees_mismatch_explained_line_by_line_by_the_breakdown():
     # PO_D of the sample: 5 payments (2174.00), chargeback of an earlier payment, a refund.
-    pays = payments({"payout_id": "PO0001", "amount_cents": 217400})
+    # The refunded payment was collected earlier (another payout): its description is used.
+    pays = payments({"payout_id": "PO0001", "amount_cents": 217400},
+                    {"gc_payment_id": "PM_RF", "payout_id": "PO0000", "description": "FA2601-0019"})
     pos = payouts({"amount_cents": 128183, "transaction_fee_debit_cents": 1697,
                    "transaction_fee_credit_cents": 480})
     items = payout_items(
@@ -185,8 +186,8 @@ def test_fees_mismatch_explained_line_by_line_by_the_breakdown():
     assert row["explanation"] == (
         "gross 2174.00 (1 payment) - net 1281.83 = 892.17; export fees 16.97 - 4.80 given back "
         "= 12.17: they differ by 880.00, which the breakdown explains in full: charge back "
-        "PM_CB (FA2601-0007) -780.00; fee given back on PM_CB +4.80; refund PM_RF (Avoir "
-        "AV2601-0001) -100.00")
+        "PM_CB (FA2601-0007) -780.00; fee given back on PM_CB +4.80; refund PM_RF "
+        "(FA2601-0019) -100.00")
 
 
 def test_fees_mismatch_without_breakdown_says_it_is_not_explained():
@@ -199,16 +200,13 @@ def test_fees_mismatch_without_breakdown_says_it_is_not_explained():
 
 def test_script(tmp_path):
     files = {name: tmp_path / f"{name}.parquet" for name in
-             ("payouts", "items", "payments", "bank", "pass1", "out")}
+             ("payouts", "items", "payments", "bank", "out")}
     payouts({}).write_parquet(files["payouts"])
     NO_ITEMS.write_parquet(files["items"])
     PAYMENT.write_parquet(files["payments"])
     bank({"label": "SHOP-REF001"}).write_parquet(files["bank"])
-    from recon.match_payments import match_payments
-    from matching_frames import invoices
-    match_payments(PAYMENT, invoices({}), SETTINGS, FROM, TO).write_parquet(files["pass1"])
     pass3.main(["--payouts", str(files["payouts"]), "--payout-items", str(files["items"]),
                 "--payments", str(files["payments"]), "--bank", str(files["bank"]),
-                "--pass1", str(files["pass1"]), "--from", "2026-01-01", "--to", "2026-02-09",
+                "--from", "2026-01-01", "--to", "2026-02-09",
                 "--out", str(files["out"])])
     assert read_parquet(files["out"], PASS3)["flag"].to_list() == ["PAYOUT_MATCHED"]

@@ -44,7 +44,8 @@ BY_REFERENCE, BY_AMOUNT_DATE, NONE = "reference_in_label", "amount_date", "none"
 PAYOUT_MATCHED, PAYOUT_AMOUNT_MISMATCH = "PAYOUT_MATCHED", "PAYOUT_AMOUNT_MISMATCH"
 NOT_IN_BANK, AMBIGUOUS = "PAYOUT_NOT_IN_BANK", "AMBIGUOUS"
 BANK_CREDIT_UNMATCHED, FEES_MISMATCH = "BANK_CREDIT_UNMATCHED", "FEES_MISMATCH"
-# What the pass reads of the bank lines (the other columns are never looked at).
+# What the pass reads of the payments and bank lines (the other columns are never looked at).
+PAYMENT_COLUMNS = ("gc_payment_id", "payout_id", "amount_cents", "description")
 BANK_COLUMNS = ("bank_transaction_id", "operation_date", "personal", "amount_cents", "label",
                 "counterparty")
 
@@ -182,7 +183,7 @@ def _decide(pairs: pl.DataFrame, match_type: str) -> pl.DataFrame:
 # --- the pass ----------------------------------------------------------------------------
 
 def match_payouts(payouts: pl.DataFrame, items: pl.DataFrame, payments: pl.DataFrame,
-                  bank: pl.DataFrame, pass1: pl.DataFrame, settings: Settings,
+                  bank: pl.DataFrame, settings: Settings,
                   date_from: date, date_to: date) -> pl.DataFrame:
     """The pass-3 rows (schema PASS3)."""
     payouts = prepare_payouts(payouts, payments)
@@ -199,7 +200,7 @@ def match_payouts(payouts: pl.DataFrame, items: pl.DataFrame, payments: pl.DataF
     last_bank_date = bank["operation_date"].max()
     payout_rows = _payout_rows(payouts, decided, credits, date_to, last_bank_date, settings)
     payout_rows = payout_rows.with_columns(
-        explanation=_fees_explanation(payout_rows, items, pass1))
+        explanation=_fees_explanation(payout_rows, items, payments))
     in_scope = (pl.col("created_date") <= date_to).fill_null(True) & (
         pl.col("arrival_date").is_null() | (pl.col("arrival_date") >= date_from))
     payout_rows = payout_rows.filter(in_scope)
@@ -314,9 +315,10 @@ def _match_evidence(date_to: date, last_bank_date: date | None, settings: Settin
     )
 
 
-def _fees_explanation(rows: pl.DataFrame, items: pl.DataFrame, pass1: pl.DataFrame) -> pl.Series:
+def _fees_explanation(rows: pl.DataFrame, items: pl.DataFrame,
+                      payments: pl.DataFrame) -> pl.Series:
     """The fee check of each payout, with the breakdown's debits when the check fails."""
-    lines = _breakdown_lines(items, pass1)
+    lines = _breakdown_lines(items, payments)
     df = rows.select("payout_id", "gross_cents", "payments_count", "net_cents",
                      "deducted_cents", "fees_cents", "fees_flag",
                      "transaction_fee_debit_cents", "transaction_fee_credit_cents",
@@ -347,18 +349,18 @@ def _fees_explanation(rows: pl.DataFrame, items: pl.DataFrame, pass1: pl.DataFra
     return df.select(text).to_series()
 
 
-def _breakdown_lines(items: pl.DataFrame, pass1: pl.DataFrame) -> pl.DataFrame:
-    """Per payout: its debits and fees given back, as text, and the debits' total."""
-    # Only debits and fees given back are listed: a few lines, so only their refs are looked up.
+def _breakdown_lines(items: pl.DataFrame, payments: pl.DataFrame) -> pl.DataFrame:
+    """Per payout: its debits and fees given back, as text, and the debits' total.
+
+    Each debit names its payment and what the payment's description says (usually the
+    invoice ref; a refund's own line carries the refund's reference instead).
+    """
     items = items.filter((pl.col("gross_cents") < 0) | (pl.col("fees_cents") < 0))
-    refs = (
-        pass1.filter(pl.col("invoice_ref").is_not_null())
-        .join(items.select("gc_payment_id").unique(), on="gc_payment_id", how="semi")
-        .group_by("gc_payment_id").agg(ref=pl.col("invoice_ref").unique(maintain_order=True)
-                                       .str.join(", "))
-    )
-    df = items.join(refs, on="gc_payment_id", how="left").with_columns(
-        about=pl.coalesce("ref", empty_to_null(pl.col("description"))))
+    described = payments.select("gc_payment_id", payment_description="description").join(
+        items.select("gc_payment_id").unique(), on="gc_payment_id", how="semi")
+    df = items.join(described, on="gc_payment_id", how="left").with_columns(
+        about=pl.coalesce(empty_to_null(pl.col("payment_description")),
+                          empty_to_null(pl.col("description"))))
     kind = (
         pl.when(pl.col("resource_type") == "refund").then(pl.lit("refund"))
         .when(pl.col("status") == "charged_back").then(pl.lit("charge back"))
