@@ -33,7 +33,7 @@ def passes():
                   "operation_date": date(2026, 1, 3)})
     p1 = match_payments(pays, invs, SETTINGS, FROM, TO)
     p2 = audit_invoices(invs, p1, FROM, TO)
-    p3 = match_payouts(pos, payout_items().clear(), pays, lines, p1, SETTINGS, FROM, TO)
+    p3 = match_payouts(pos, payout_items().clear(), pays, lines, SETTINGS, FROM, TO)
     return p1, p2, p3
 
 
