@@ -20,6 +20,8 @@ def main() -> int:
     log, argv = sys.argv[1], [sys.executable, *sys.argv[2:]]
     started, clock = time.time(), time.perf_counter()
     pid = os.posix_spawn(sys.executable, argv, os.environ)
+    with open(f"{log}.pids", "a", encoding="utf-8") as out:  # for bench/run.py's sampler
+        out.write(f"{pid}\n")
     _, status, usage = os.wait4(pid, 0)
     record = {
         "stage": Path(argv[1]).stem,

@@ -8,7 +8,8 @@ the machine's cores), reading the Dolibarr snapshot offline through DOLIBARR_SNA
 The Makefile's recipes call the stages through bench/measure.py, which notes each
 stage's start, wall time, CPU time and peak resident memory (os.wait4 on that process).
 The table shows those, the rows of what each stage wrote, the wall time of the whole
-`make` and an upper bound of the memory of the stages running at once. The exit status
+`make`, and the most resident memory the stages held at once (their RSS summed every
+20 ms, never less than one stage's own peak). The exit status
 is non-zero when make fails, or, with --smoke, when an output does not have the rows the
 generator's manifest predicts. Outputs go to OUT/run/ and are removed afterwards unless
 --keep; the figures are also written as OUT/run/<size>/results.json.
@@ -25,6 +26,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Callable
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = ROOT / "bench" / "out"
@@ -110,12 +112,41 @@ def stage_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k not in CLEARED_ENV}
 
 
-def run_process(argv: list[str], env: dict[str, str], log: Path) -> tuple[int, float]:
-    """Run one command to completion, its output to `log`: (exit status, wall seconds)."""
+def run_process(argv: list[str], env: dict[str, str], log: Path,
+                sample: Callable[[], None] | None = None) -> tuple[int, float]:
+    """Run one command to completion, its output to `log`: (exit status, wall seconds).
+
+    `sample` is called every 20 ms while it runs.
+    """
     with log.open("wb") as out:
         start = time.perf_counter()
-        status = subprocess.run(argv, env=env, stdout=out, stderr=subprocess.STDOUT).returncode
-    return status, time.perf_counter() - start
+        process = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT)
+        while process.poll() is None:
+            if sample:
+                sample()
+            time.sleep(0.02)
+    return process.returncode, time.perf_counter() - start
+
+
+class MemorySampler:
+    """The largest sum of resident memory of the stages running at once (their pids are
+    listed by bench/measure.py as they start)."""
+
+    def __init__(self, pids_file: Path):
+        self.pids_file, self.peak_mb = pids_file, 0.0
+        self.page_mb = os.sysconf("SC_PAGE_SIZE") / 2**20
+
+    def __call__(self) -> None:
+        if not self.pids_file.is_file():
+            return
+        total = 0.0
+        for pid in self.pids_file.read_text(encoding="utf-8").split():
+            try:
+                with open(f"/proc/{pid}/statm", encoding="ascii") as statm:
+                    total += int(statm.read().split()[1]) * self.page_mb
+            except (FileNotFoundError, ProcessLookupError, IndexError, ValueError):
+                pass  # finished (or not a process of ours any more)
+        self.peak_mb = max(self.peak_mb, total)
 
 
 def count_rows(path: Path) -> int | None:
@@ -146,14 +177,19 @@ def prepare_data(out: Path, invoices: int, seed: int) -> tuple[Path, dict, float
     return data, json.loads(manifest.read_text(encoding="utf-8")), seconds
 
 
-def run_pipeline(paths: Paths, jobs: int) -> tuple[int, float, list[Result]]:
-    """`make report` once: (its exit status, its wall seconds, the stages it ran, in order)."""
+def run_pipeline(paths: Paths, jobs: int) -> tuple[int, float, float, list[Result]]:
+    """`make report` once: (its exit status, its wall seconds, the most memory its stages
+    held at once in MB, the stages it ran, in order)."""
     logs = paths.work / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     measured = logs / "stages.jsonl"
+    pids = logs / "stages.jsonl.pids"
     measured.unlink(missing_ok=True)
+    pids.unlink(missing_ok=True)
+    sampler = MemorySampler(pids)
     started = time.time()
-    status, wall = run_process(make_command(paths, jobs, measured), stage_env(), logs / "make.log")
+    status, wall = run_process(make_command(paths, jobs, measured), stage_env(),
+                               logs / "make.log", sampler)
     records = [json.loads(line) for line in measured.read_text(encoding="utf-8").splitlines()] \
         if measured.is_file() else []
     outputs = paths.outputs()
@@ -164,14 +200,9 @@ def run_pipeline(paths: Paths, jobs: int) -> tuple[int, float, list[Result]]:
         for r in records
     ]
     results.sort(key=lambda r: STAGES.index(r.stage) if r.stage in STAGES else len(STAGES))
-    return status, wall, results
-
-
-def concurrent_peak_mb(results: list[Result]) -> float:
-    """Upper bound of the memory in use at once: the peaks of the stages running together."""
-    def running_at(moment: float) -> list[Result]:
-        return [r for r in results if r.started <= moment < r.started + r.wall_seconds]
-    return max((sum(r.peak_rss_mb for r in running_at(s.started)) for s in results), default=0.0)
+    # A stage's own peak (os.wait4) can fall between two samples: never report less.
+    peak = max([sampler.peak_mb, *(r.peak_rss_mb for r in results)])
+    return status, wall, peak, results
 
 
 def expected_rows(manifest: dict) -> dict[str, int]:
@@ -201,7 +232,7 @@ def row_problems(results: list[Result], manifest: dict) -> list[str]:
     return problems
 
 
-def table(results: list[Result], wall: float, jobs: int) -> str:
+def table(results: list[Result], wall: float, peak_mb: float, jobs: int) -> str:
     lines = [f"{'stage':<16}{'start s':>8}{'wall s':>8}{'cpu s':>8}{'peak MB':>9}  rows written"]
     for r in results:
         rows = ", ".join(f"{name} {count:,}" if count is not None else f"{name} -" for name, count in r.rows.items())
@@ -209,8 +240,8 @@ def table(results: list[Result], wall: float, jobs: int) -> str:
         lines.append(f"{r.stage:<16}{r.started:>8.2f}{r.wall_seconds:>8.2f}{r.cpu_seconds:>8.2f}"
                      f"{r.peak_rss_mb:>9.0f}  {rows}{flag}")
     cpu = sum(r.cpu_seconds for r in results)
-    lines.append(f"{'make report':<16}{0:>8.2f}{wall:>8.2f}{cpu:>8.2f}{concurrent_peak_mb(results):>9.0f}"
-                 f"  ({jobs} job{'s' if jobs > 1 else ''}; memory: the peaks of the stages running at once)")
+    lines.append(f"{'make report':<16}{0:>8.2f}{wall:>8.2f}{cpu:>8.2f}{peak_mb:>9.0f}"
+                 f"  ({jobs} job{'s' if jobs > 1 else ''}; memory: most held by the stages at once)")
     return "\n".join(lines)
 
 
@@ -239,8 +270,8 @@ def main(argv: list[str] | None = None) -> int:
     print("rows: " + ", ".join(f"{k} {v:,}" for k, v in manifest["rows"].items()))
 
     load_before = os.getloadavg()[0]
-    status, wall, results = run_pipeline(paths, args.jobs)
-    print(table(results, wall, args.jobs))
+    status, wall, peak_mb, results = run_pipeline(paths, args.jobs)
+    print(table(results, wall, peak_mb, args.jobs))
     # Other work on the machine inflates the figures: say how busy it was.
     print(f"machine: {os.cpu_count()} cores; 1-minute load average {load_before:.2f} before, "
           f"{os.getloadavg()[0]:.2f} after")
@@ -248,7 +279,7 @@ def main(argv: list[str] | None = None) -> int:
     summary = {
         "invoices": invoices, "seed": args.seed, "jobs": args.jobs, "cpu_count": os.cpu_count(),
         "load_average_before": load_before, "make_exit_status": status,
-        "total_seconds": wall, "peak_rss_mb": concurrent_peak_mb(results),
+        "total_seconds": wall, "peak_rss_mb": peak_mb,
         "stages": [asdict(r) for r in results], "problems": problems, "manifest": manifest,
     }
     (paths.work / "results.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")

@@ -116,11 +116,12 @@ def _reference_pairs(payouts: pl.DataFrame, credits: pl.DataFrame) -> pl.DataFra
         .unique("payout_id", keep="first")
         .select("payout_id", "ref_key", "word")
     )
-    text_words = credits.select("bank_transaction_id", word=_words(pl.col("text"))).explode("word")
-    hits = (
-        text_words.join(key_words, on="word").unique(["payout_id", "bank_transaction_id"])
-        .join(credits.select("bank_transaction_id", "text"), on="bank_transaction_id")
-    )
+    # Lines are numbered: a million lines make several million words, each with its line.
+    text_words = credits.select(
+        line=pl.int_range(pl.len(), dtype=pl.UInt32), word=_words(pl.col("text"))
+    ).explode("word")
+    hits = text_words.join(key_words, on="word").unique(["payout_id", "line"])
+    hits = hits.with_columns(credits.select("bank_transaction_id", "text")[hits["line"]])
     return hits.filter(_holds_whole_word(hits)).select("payout_id", "bank_transaction_id")
 
 
