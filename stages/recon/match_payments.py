@@ -574,9 +574,12 @@ def _verdicts(payments: pl.DataFrame, invoices: pl.DataFrame, settings: Settings
     invoices = prepare_invoices(invoices)
     payments = prepare_payments(payments, invoices, settings)
     named = _named_invoices(payments, invoices)
+    conflicts = _conflicts(payments)
+    payments = payments.drop("desc_key", "ref_key", "desc_named", "ref_named", "named")  # done with
     single_links, single_left = _single_ref_rule(payments, named)
     multi_links, multi_left = _multi_invoice_rule(payments, named, settings)
     consumed = named.select("invoice_id").drop_nulls().unique()
+    del named  # the largest working frame: freed before the verdicts are written
     soft_links, soft_left = _soft_rule(payments, invoices, consumed, settings)
     links = pl.concat([single_links, multi_links, soft_links], how="diagonal_relaxed")
     links = _ensure_columns(links, {"related_refs": pl.String, "by_remaining": pl.Boolean,
@@ -584,7 +587,7 @@ def _verdicts(payments: pl.DataFrame, invoices: pl.DataFrame, settings: Settings
     in_window = (pl.col("charge_date").is_between(date_from, date_to)
                  | pl.col("created_date").is_between(date_from, date_to)).fill_null(False)
     linked = _judge_links(links, payments, invoices, in_window)
-    left = pl.concat([_conflicts(payments), single_left, multi_left, soft_left])
+    left = pl.concat([conflicts, single_left, multi_left, soft_left])
     unlinked = _judge_unlinked(left, payments, links["row"], in_window)
     return pl.concat([linked, unlinked], how="diagonal_relaxed")
 
