@@ -109,6 +109,13 @@ $(PASS3): stages/pass3.py $(LIB) $(CONFIG) $(TOLERANCE_STAMP) $(GC_PAYOUTS) $(GC
 $(RECONCILIATION_CSV) $(PAYOUTS_CSV) $(SUMMARY) &: stages/report.py $(LIB) $(PASS1) $(PASS2) $(PASS3) | $(VENV_OK)
 	$(PY) stages/report.py --pass1 $(PASS1) --pass2 $(PASS2) --pass3 $(PASS3) --from $(FROM) --to $(TO) --out-dir $(OUT_DIR) > /dev/null
 
+# Goals of `make report`, built one after the other: what pass 1 needs first (make would
+# otherwise queue pass 1 behind the other parsers), then everything else. `@:` keeps
+# them quiet when there is nothing to do.
+.PHONY: pass1-inputs report-files
+pass1-inputs: $(INVOICES) $(GC_PAYMENTS) ; @:
+report-files: $(RECONCILIATION_CSV) $(PAYOUTS_CSV) $(SUMMARY) ; @:
+
 # --- what people type ------------------------------------------------------------------
 .PHONY: help parse fetch refresh passes report fix check demo test bench clean
 
@@ -146,9 +153,8 @@ passes: ## run passes 1-3 of the window
 
 report: ## reconcile the window and print the report (FROM=… TO=…)
 	$(call need_window)
-	@# What pass 1 needs first: make would otherwise queue it behind the other parsers.
-	@$(MAKE) --no-print-directory $(parallel) $(INVOICES) $(GC_PAYMENTS)
-	@$(MAKE) --no-print-directory $(parallel) $(RECONCILIATION_CSV) $(PAYOUTS_CSV) $(SUMMARY)
+	@$(MAKE) --no-print-directory $(parallel) pass1-inputs
+	@$(MAKE) --no-print-directory $(parallel) report-files
 	@cat $(SUMMARY)
 
 fix: ## record the proven payments in Dolibarr (asks first; CONFIRM=yes to skip asking)
