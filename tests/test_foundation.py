@@ -9,7 +9,7 @@ import pytest
 
 from recon import config
 from recon.errors import InputError
-from recon.io import read_parquet, write_parquet
+from recon.io import read_parquet, scan_parquet, write_parquet
 from recon.schemas import GC_PAYOUTS
 
 
@@ -38,6 +38,20 @@ def test_write_then_read_keeps_declared_types(tmp_path):
 def test_read_parquet_of_a_missing_file_says_which(tmp_path):
     with pytest.raises(InputError, match="nothing.parquet: file not found"):
         read_parquet(tmp_path / "nothing.parquet")
+
+
+def test_scan_parquet_checks_like_read_parquet(tmp_path):
+    with pytest.raises(InputError, match="nothing.parquet: file not found"):
+        scan_parquet(tmp_path / "nothing.parquet", GC_PAYOUTS)
+    out = tmp_path / "payouts.parquet"
+    pl.DataFrame({"payout_id": ["PO1"]}).write_parquet(out)
+    with pytest.raises(InputError, match="payouts.parquet: missing column"):
+        scan_parquet(out, GC_PAYOUTS)
+    pl.DataFrame(schema={**GC_PAYOUTS, "amount_cents": pl.String}).write_parquet(out)
+    with pytest.raises(InputError, match="amount_cents: String \\(expected Int64\\)"):
+        scan_parquet(out, GC_PAYOUTS)
+    write_parquet(pl.DataFrame(schema=GC_PAYOUTS), out, GC_PAYOUTS)
+    assert scan_parquet(out, GC_PAYOUTS).collect().schema == pl.Schema(GC_PAYOUTS)
 
 
 def test_config_environment_overrides_and_bad_values(monkeypatch):

@@ -53,6 +53,15 @@ def read_parquet(path: str | Path, schema: dict | None = None) -> pl.DataFrame:
     return conform(df, schema, str(path)) if schema is not None else df
 
 
+def scan_parquet(path: str | Path, schema: dict) -> pl.LazyFrame:
+    """A stage output to stream (read as it is used), checked like read_parquet first."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("file not found (run the stage that writes it first)", file=path)
+    conform(pl.DataFrame(schema=pl.read_parquet_schema(path)), schema, str(path))
+    return pl.scan_parquet(path).select(list(schema)).cast(schema)
+
+
 def conform(df: pl.DataFrame, schema: dict, name: str) -> pl.DataFrame:
     """Select exactly the schema's columns in its order; fail if one is missing or mistyped."""
     missing = [c for c in schema if c not in df.columns]
