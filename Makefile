@@ -133,6 +133,7 @@ help: ## this list
 	@echo "  DOLIBARR_SNAPSHOT folder of a saved snapshot to read instead of the network"
 	@echo "  DOLIBARR_WRITE_API_KEY           key used by 'make fix' (else DOLIBARR_API_KEY)"
 	@echo "  CONFIRM=yes       let 'make fix' write without asking"
+	@echo "  JOBS              stages run at once ($(JOBS))"
 	@echo "  RECONCILIATION_DATE_TOLERANCE, RECONCILIATION_PAYOUT_TOLERANCE  override config.yaml"
 
 parse: ## parse the GoCardless and Shine exports (no window needed)
