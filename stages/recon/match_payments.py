@@ -538,11 +538,11 @@ def _link_evidence() -> pl.Expr:
 def _judge_unlinked(left: pl.DataFrame, payments: pl.DataFrame, linked_rows: pl.Series,
                     in_window: pl.Expr) -> pl.DataFrame:
     """Payments with no link: the rule's abstention, or GC_UNMATCHED when no rule applied."""
-    numbers = pl.int_range(payments.height, dtype=pl.UInt32, eager=True)
     judged = left.filter(~pl.col("row").is_in(linked_rows.implode()))
     judged = judged.unique("row", keep="first", maintain_order=True)
-    taken = numbers.is_in(pl.concat([linked_rows, judged["row"]]).implode())
-    unmatched = (~taken).arg_true().cast(pl.UInt32).to_frame("row").select(
+    taken = pl.concat([linked_rows, judged["row"]]).implode()
+    rows = pl.int_range(payments.height, dtype=pl.UInt32, eager=True).to_frame("row")
+    unmatched = rows.filter(~pl.col("row").is_in(taken)).select(
         "row", flag=pl.lit(UNMATCHED), match_type=pl.lit(NONE),
         invoice_ref=pl.lit(None, pl.String),
         evidence=pl.lit("no invoice ref in the description or reference, and no invoice with "
@@ -571,15 +571,17 @@ def match_payments(payments: pl.DataFrame, invoices: pl.DataFrame, settings: Set
 
 def _verdicts(payments: pl.DataFrame, invoices: pl.DataFrame, settings: Settings,
               date_from: date, date_to: date) -> pl.DataFrame:
+    """Every rule, then every verdict of the window (linked rows, then the others)."""
     invoices = prepare_invoices(invoices)
     payments = prepare_payments(payments, invoices, settings)
     named = _named_invoices(payments, invoices)
     conflicts = _conflicts(payments)
-    payments = payments.drop("desc_key", "ref_key", "desc_named", "ref_named", "named")  # done with
+    # The parsed texts are not read again: freed, like `named` below, to keep the peak low.
+    payments = payments.drop("desc_key", "ref_key", "desc_named", "ref_named", "named")
     single_links, single_left = _single_ref_rule(payments, named)
     multi_links, multi_left = _multi_invoice_rule(payments, named, settings)
     consumed = named.select("invoice_id").drop_nulls().unique()
-    del named  # the largest working frame: freed before the verdicts are written
+    del named
     soft_links, soft_left = _soft_rule(payments, invoices, consumed, settings)
     links = pl.concat([single_links, multi_links, soft_links], how="diagonal_relaxed")
     links = _ensure_columns(links, {"related_refs": pl.String, "by_remaining": pl.Boolean,
