@@ -2,7 +2,8 @@
 
     python stages/pass3.py --payouts interim/gc_payouts.parquet \
         --payout-items interim/gc_payout_items.parquet --payments interim/gc_payments.parquet \
-        --bank interim/bank.parquet --from FROM --to TO --config config.yaml --out interim/pass3_<FROM>_<TO>.parquet
+        --bank interim/bank.parquet --from FROM --to TO --config config.yaml \
+        --out interim/pass3_<FROM>_<TO>.parquet
 
 One output file: one row per payout, plus one row per GoCardless-looking bank credit no
 payout explains (flag BANK_CREDIT_UNMATCHED, payout columns null). Rules in
