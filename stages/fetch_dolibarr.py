@@ -301,7 +301,8 @@ def main(argv: list[str] | None = None, stream: TextIO | None = None) -> int:
                   f"{meta['timezone'] or 'not reported'}), snapshot {folder}")
     invoices = invoices_of_snapshot(folder, window, meta, stream, check_hashes=bool(saved))
     write_parquet(invoices, args.out, INVOICES)
-    print(f"fetch_dolibarr: {invoices.height} invoices from {source} -> {args.out}")
+    print(f"fetch_dolibarr: {invoices.height} invoices from {source} -> {args.out}",
+          file=sys.stderr)
     return 0
 
 

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from recon import config as config_module
 from recon.errors import run
@@ -35,7 +36,7 @@ def main(argv=None) -> None:
     payments = read_columns(args.payments, GC_PAYMENTS, PAYMENT_INPUT_COLUMNS)
     verdicts = match_payments(payments, invoices, settings, date_from, date_to)
     write_parquet(verdicts, args.out, PASS1)
-    print(f"pass1: {verdicts.height} payment verdicts -> {args.out}")
+    print(f"pass1: {verdicts.height} payment verdicts -> {args.out}", file=sys.stderr)
 
 
 if __name__ == "__main__":

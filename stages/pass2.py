@@ -9,6 +9,7 @@ Rules and the product choices are in recon/match_invoices.py.
 from __future__ import annotations
 
 import argparse
+import sys
 
 from recon import config as config_module
 from recon.errors import run
@@ -37,7 +38,7 @@ def main(argv=None) -> None:
     pass1 = read_columns(args.pass1, PASS1, ("flag", "invoice_id", "invoice_ref"))
     rows = audit_invoices(invoices, pass1, date_from, date_to)
     write_parquet(rows, args.out, PASS2)
-    print(f"pass2: {rows.height} invoice rows -> {args.out}")
+    print(f"pass2: {rows.height} invoice rows -> {args.out}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ recon/match_payouts.py. It does not read pass 1, so it runs beside it.
 from __future__ import annotations
 
 import argparse
+import sys
 
 from recon import config as config_module
 from recon.errors import run
@@ -47,7 +48,7 @@ def main(argv=None) -> None:
         settings=settings, date_from=date_from, date_to=date_to,
     )
     write_parquet(rows, args.out, PASS3)
-    print(f"pass3: {rows.height} payout and bank rows -> {args.out}")
+    print(f"pass3: {rows.height} payout and bank rows -> {args.out}", file=sys.stderr)
 
 
 if __name__ == "__main__":
