@@ -109,11 +109,18 @@ $(PASS3): stages/pass3.py $(LIB) $(CONFIG) $(TOLERANCE_STAMP) $(GC_PAYOUTS) $(GC
 $(RECONCILIATION_CSV) $(PAYOUTS_CSV) $(SUMMARY) &: stages/report.py $(LIB) $(PASS1) $(PASS2) $(PASS3) | $(VENV_OK)
 	$(PY) stages/report.py --pass1 $(PASS1) --pass2 $(PASS2) --pass3 $(PASS3) --from $(FROM) --to $(TO) --out-dir $(OUT_DIR) > /dev/null
 
-# Goals of `make report`, built one after the other: what pass 1 needs first (make would
-# otherwise queue pass 1 behind the other parsers), then everything else. `@:` keeps
-# them quiet when there is nothing to do.
-.PHONY: pass1-inputs report-files
-pass1-inputs: $(INVOICES) $(GC_PAYMENTS) ; @:
+# With several jobs, make starts targets in the order it meets them: parse_payouts and
+# parse_shine would take the free jobs before pass 1, the longest stage. Inside `report`
+# and `passes` (PASS1_FIRST=1) they wait for pass 1's inputs instead: parse_payouts
+# for parse_gc, parse_shine for fetch_dolibarr, so pass 1 starts as soon as it can and
+# they fill the job left free meanwhile. (Only then: `make parse` must not fetch.)
+PASS1_FIRST ?=
+ifdef PASS1_FIRST
+$(GC_PAYOUTS): | $(GC_PAYMENTS)
+$(BANK): | $(INVOICES)
+endif
+# The goal of `report`; `@:` keeps it quiet when there is nothing to do.
+.PHONY: report-files
 report-files: $(RECONCILIATION_CSV) $(PAYOUTS_CSV) $(SUMMARY) ; @:
 
 # --- what people type ------------------------------------------------------------------
@@ -150,12 +157,11 @@ refresh: ## fetch the window's Dolibarr snapshot again, even if it looks fresh
 
 passes: ## run passes 1-3 of the window
 	$(call need_window)
-	@$(MAKE) --no-print-directory $(parallel) $(PASS1) $(PASS2) $(PASS3)
+	@$(MAKE) --no-print-directory $(parallel) PASS1_FIRST=1 $(PASS1) $(PASS2) $(PASS3)
 
 report: ## reconcile the window and print the report (FROM=… TO=…)
 	$(call need_window)
-	@$(MAKE) --no-print-directory $(parallel) pass1-inputs
-	@$(MAKE) --no-print-directory $(parallel) report-files
+	@$(MAKE) --no-print-directory $(parallel) PASS1_FIRST=1 report-files
 	@cat $(SUMMARY)
 
 fix: ## record the proven payments in Dolibarr (asks first; CONFIRM=yes to skip asking)
