@@ -4,7 +4,7 @@
 
     raw/gocardless/  payments export (N rows), payouts export (N/10), payout breakdown
     raw/shine/       Shine export, current 18-column layout (N lines)
-    dolibarr/        snapshot folder: invoices.json (N), thirdparties.json, meta.json
+    dolibarr/        snapshot folder: invoices.jsonl (N), thirdparties.jsonl, meta.json
 
 The files follow the real formats of tests/data/formats (same headers, quoting, encodings,
 decimal commas) and the Dolibarr snapshot is in its slim form: only the properties
@@ -103,7 +103,8 @@ VENDORS = [  # everyday non-GoCardless lines: type, label, counterparty, cents f
 # The slim snapshot holds exactly the properties fetch_dolibarr asks for, in the order the
 # API puts them in an object (API_FACTS.md §5: `properties=` keeps the object's own order).
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "stages"))
-from recon.invoices import INVOICE_PROPERTIES, THIRDPARTY_PROPERTIES  # noqa: E402
+from recon.invoices import (INVOICE_PROPERTIES, INVOICES_FILE, THIRDPARTIES_FILE,  # noqa: E402
+                            THIRDPARTY_PROPERTIES)
 from recon.io import file_sha256  # noqa: E402
 
 API_INVOICE_ORDER = (
@@ -898,16 +899,9 @@ def write_shine(bank: pl.DataFrame, path: Path) -> None:
     out.write_csv(path, separator=";", quote_style="always", line_terminator="\r\n", include_bom=True)
 
 
-def write_json_array(objects: pl.Series, path: Path) -> None:
-    """One compact JSON object per line, written by polars (no Python loop over rows)."""
-    frame = objects.to_frame("object")
-    with path.open("wb") as out:
-        out.write(b"[\n")
-        if frame.height:
-            options = dict(include_header=False, quote_style="never")
-            frame.head(frame.height - 1).write_csv(out, line_terminator=",\n", **options)
-            frame.tail(1).write_csv(out, line_terminator="\n", **options)
-        out.write(b"]\n")
+def write_json_lines(objects: pl.Series, path: Path) -> None:
+    """JSON Lines, one compact object per line, written by polars (no Python loop over rows)."""
+    objects.to_frame("object").write_csv(path, include_header=False, quote_style="never")
 
 
 def json_object(fields: dict[str, pl.Expr], keys: tuple[str, ...]) -> pl.Expr:
@@ -949,16 +943,16 @@ def write_snapshot(invoices: pl.DataFrame, customers: pl.DataFrame, folder: Path
         "email": json_value(pl.col("email")),
     }
     folder.mkdir(parents=True, exist_ok=True)
-    write_json_array(invoices.sort("invoice_id").select(json_object(invoice_fields, INVOICE_JSON_KEYS)).to_series(),
-                     folder / "invoices.json")
-    write_json_array(customers.select(json_object(thirdparty_fields, THIRDPARTY_JSON_KEYS)).to_series(),
-                     folder / "thirdparties.json")
+    write_json_lines(invoices.sort("invoice_id").select(json_object(invoice_fields, INVOICE_JSON_KEYS)).to_series(),
+                     folder / INVOICES_FILE)
+    write_json_lines(customers.select(json_object(thirdparty_fields, THIRDPARTY_JSON_KEYS)).to_series(),
+                     folder / THIRDPARTIES_FILE)
     meta = {  # as fetch_dolibarr writes meta.json beside a fetched snapshot
         "from": WINDOW_FROM.isoformat(), "to": WINDOW_TO.isoformat(),
         "dolibarr_version": "23.0.0-beta", "timezone": "UTC",
         "fetched_at": f"{EXPORT_DATE.isoformat()}T08:00:00+00:00",
         "invoices": invoices.height, "thirdparties": customers.height,
-        "sha256": {name: file_sha256(folder / name) for name in ("invoices.json", "thirdparties.json")},
+        "sha256": {name: file_sha256(folder / name) for name in (INVOICES_FILE, THIRDPARTIES_FILE)},
         "source": "bench/generate.py (synthetic)",
     }
     (folder / "meta.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")

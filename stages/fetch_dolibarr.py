@@ -5,13 +5,15 @@ For the window FROM..TO it asks Dolibarr for the invoices dated from FROM minus
 date, in one `sqlfilters` query, with only the properties the INVOICES schema needs; then
 every third party (`id`, `name`) in bulk pages, joined on `socid`. Pages are fetched
 `dolibarr.parallel_pages` at a time. The raw answers are saved as a snapshot folder
-(invoices.json, thirdparties.json: one JSON array each, objects as the API returned them;
-meta.json: window, server version and timezone, fetch time, SHA-256 of both files),
+(invoices.jsonl, thirdparties.jsonl: JSON Lines, the objects as the API returned them, one
+per line; meta.json: window, server version and timezone, fetch time, SHA-256 of both
+files),
 written into a temporary folder and renamed into place, and the Parquet is built from
 those files, exactly as an offline replay would build it.
 
 With DOLIBARR_SNAPSHOT=<folder> in the environment it reads that folder instead of the
-network (meta.json optional there: a snapshot saved by hand) and writes no snapshot.
+network (meta.json optional there, and the objects may be JSON arrays in invoices.json and
+thirdparties.json: a snapshot saved by hand) and writes no snapshot.
 
 Usage: fetch_dolibarr.py --from YYYY-MM-DD --to YYYY-MM-DD --config config.yaml
                          --snapshot-dir raw/dolibarr/<FROM>_<TO>
@@ -38,7 +40,8 @@ import polars as pl
 from recon import config as config_module
 from recon.errors import InputError, run
 from recon.invoices import (INVOICE_PROPERTIES, INVOICES_FILE, THIRDPARTIES_FILE,
-                            THIRDPARTY_PROPERTIES, in_window, load_snapshot, window_start)
+                            THIRDPARTY_PROPERTIES, in_window, load_snapshot, snapshot_file,
+                            window_start)
 from recon.io import file_sha256, write_parquet
 from recon.match_common import parse_window
 from recon.schemas import INVOICES
@@ -137,21 +140,18 @@ class PagingProgress:
 
 # --- the snapshot folder --------------------------------------------------------------------
 
-def write_json_array(pages: Iterable[list], path: Path) -> tuple[int, str]:
-    """Stream pages of API objects to a JSON array, one compact object per line (the
-    layout recon.invoices reads fastest). Returns the object count and the SHA-256."""
+def write_json_lines(pages: Iterable[list], path: Path) -> tuple[int, str]:
+    """Stream pages of API objects as JSON Lines, one compact object per line (polars
+    reads that straight from the file). Returns the object count and the SHA-256."""
     digest, count = hashlib.sha256(), 0
     with path.open("wb") as out:
-        def put(chunk: bytes) -> None:
-            out.write(chunk)
-            digest.update(chunk)
-        put(b"[")
         for page in pages:
             for item in page:
-                text = json.dumps(item, ensure_ascii=False, separators=(",", ":"))
-                put((",\n" if count else "\n").encode() + text.encode("utf-8"))
+                line = json.dumps(item, ensure_ascii=False, separators=(",", ":")) + "\n"
+                chunk = line.encode("utf-8")
+                out.write(chunk)
+                digest.update(chunk)
                 count += 1
-        put(b"\n]\n")
     return count, digest.hexdigest()
 
 
@@ -192,7 +192,7 @@ def _fetch_list(client: DolibarrClient, path: str, query: dict, what: str,
     try:
         pages = client.iter_pages(path, query, page_size=settings.page_size,
                                   parallel=settings.parallel_pages, progress=progress)
-        return write_json_array(pages, target)
+        return write_json_lines(pages, target)
     finally:
         progress.done()
 
@@ -251,7 +251,7 @@ def invoices_of_snapshot(folder: Path, window: Window, meta: dict, stream: TextI
     orphans = kept.filter(pl.col("customer_name").is_null())
     if orphans.height:
         stream.write(f"notice: {orphans.height} invoice(s) have a customer id missing from "
-                     f"{folder / THIRDPARTIES_FILE} (e.g. socid {orphans['socid'][0]} on "
+                     f"{snapshot_file(folder, THIRDPARTIES_FILE)} (e.g. socid {orphans['socid'][0]} on "
                      f"{orphans['invoice_ref'][0]}); their customer_name is empty\n")
     return kept
 
@@ -288,8 +288,8 @@ def main(argv: list[str] | None = None, stream: TextIO | None = None) -> int:
         folder = Path(saved)
         if not folder.is_dir():
             raise InputError(f"{SNAPSHOT_VARIABLE} does not name a folder", value=saved,
-                             expected="a snapshot folder holding invoices.json and "
-                                      "thirdparties.json")
+                             expected="a snapshot folder holding the invoices and third "
+                                      "parties (.jsonl, or .json arrays)")
         meta = read_meta(folder)
         source = f"saved snapshot {folder} ({SNAPSHOT_VARIABLE})"
     else:

@@ -61,8 +61,10 @@ def test_shine_export_is_the_current_layout(month):
 
 def test_snapshot_is_slim_and_typed_as_the_api(month):
     folder, _ = month
-    invoices = json.loads((folder / "dolibarr" / "invoices.json").read_text(encoding="utf-8"))
-    thirdparties = json.loads((folder / "dolibarr" / "thirdparties.json").read_text(encoding="utf-8"))
+    def objects(name):
+        lines = (folder / "dolibarr" / name).read_text(encoding="utf-8").splitlines()
+        return [json.loads(line) for line in lines]
+    invoices, thirdparties = objects("invoices.jsonl"), objects("thirdparties.jsonl")
     assert len(invoices) == 300 and len(thirdparties) == 60
     assert all(list(i) == list(generate.INVOICE_JSON_KEYS) for i in invoices)
     first = invoices[0]

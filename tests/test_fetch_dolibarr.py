@@ -129,9 +129,10 @@ def test_a_burst_of_5xx_gives_the_same_invoices_after_retries(env, dolibarr, con
 def test_snapshot_folder_holds_raw_objects_and_meta(env, dolibarr, config, tmp_path):
     fetch(config, tmp_path)
     folder = tmp_path / "run" / "snapshot"
-    assert sorted(p.name for p in folder.iterdir()) == ["invoices.json", "meta.json",
-                                                        "thirdparties.json"]
-    invoices = json.loads((folder / "invoices.json").read_text(encoding="utf-8"))
+    assert sorted(p.name for p in folder.iterdir()) == ["invoices.jsonl", "meta.json",
+                                                        "thirdparties.jsonl"]
+    lines = (folder / "invoices.jsonl").read_text(encoding="utf-8").splitlines()
+    invoices = [json.loads(line) for line in lines]
     assert [i["id"] for i in invoices] == [str(i) for i in EXPECTED_IDS]
     assert invoices[0]["total_ttc"] == "89.90000000" and invoices[0]["totalpaid"] == 0
     meta = json.loads((folder / "meta.json").read_text())
@@ -140,7 +141,7 @@ def test_snapshot_folder_holds_raw_objects_and_meta(env, dolibarr, config, tmp_p
         "from": "2026-02-01", "to": "2026-02-09", "invoices_dated_from": "2026-02-01",
         "dolibarr_version": "23.0.0-beta", "timezone": "UTC", "invoices": 21,
         "thirdparties": DEMO_CUSTOMERS}
-    assert meta["sha256"]["invoices.json"] == file_sha256(folder / "invoices.json")
+    assert meta["sha256"]["invoices.jsonl"] == file_sha256(folder / "invoices.jsonl")
     assert [p.name for p in (tmp_path / "run").iterdir() if p.name.startswith(".")] == []
 
 
@@ -190,11 +191,11 @@ def test_replay_of_a_snapshot_saved_by_hand_applies_the_window(env, config, tmp_
 def test_an_edited_snapshot_is_noticed(env, dolibarr, config, tmp_path):
     fetch(config, tmp_path, "online")
     snapshot = tmp_path / "online" / "snapshot"
-    with (snapshot / "thirdparties.json").open("a") as handle:
+    with (snapshot / "thirdparties.jsonl").open("a") as handle:
         handle.write("\n")
     env.setenv("DOLIBARR_SNAPSHOT", str(snapshot))
     _, told = fetch(config, tmp_path, "offline")
-    assert "thirdparties.json changed since it was fetched" in told
+    assert "thirdparties.jsonl changed since it was fetched" in told
 
 
 def test_a_refetch_replaces_the_snapshot_whole(env, dolibarr, config, tmp_path):
@@ -216,8 +217,8 @@ def test_paris_and_utc_servers_give_the_same_invoice_dates(env, config, tmp_path
             env.setenv("DOLIBARR_URL", emulator.url)
             frame, _ = fetch(config, tmp_path, zone.replace("/", "_"))
         frames.append(frame)
-        snapshot = tmp_path / zone.replace("/", "_") / "snapshot" / "invoices.json"
-        raw_dates.append(json.loads(snapshot.read_text())[0]["date"])
+        snapshot = tmp_path / zone.replace("/", "_") / "snapshot" / "invoices.jsonl"
+        raw_dates.append(json.loads(snapshot.read_text().splitlines()[0])["date"])
     assert raw_dates[0] - raw_dates[1] == 3600  # midnight in Paris is 23:00 UTC the day before
     assert_frame_equal(frames[0], frames[1])
     env.setenv("DOLIBARR_SNAPSHOT", str(tmp_path / "Europe_Paris" / "snapshot"))
@@ -255,12 +256,12 @@ def test_wrong_key_is_a_clear_error_exit_2_and_the_key_is_never_printed(dolibarr
 def test_a_failed_fetch_keeps_the_previous_snapshot(env, dolibarr, config, tmp_path):
     fetch(config, tmp_path)
     folder = tmp_path / "run" / "snapshot"
-    before = (folder / "invoices.json").read_bytes()
+    before = (folder / "invoices.jsonl").read_bytes()
     dolibarr.wrong_key_delay = 0
     env.setenv("DOLIBARR_API_KEY", "not-the-key")
     with pytest.raises(AuthError):
         fetch(config, tmp_path)
-    assert (folder / "invoices.json").read_bytes() == before
+    assert (folder / "invoices.jsonl").read_bytes() == before
     assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["invoices.parquet",
                                                                     "snapshot"]
 

@@ -68,13 +68,19 @@ def captured(lazy_shared_datadir, tmp_path):
     return folder
 
 
-def write_snapshot(folder, invoices, thirdparties=({"id": "1", "name": "Client"},)):
-    """A snapshot in the layout fetch_dolibarr writes: one compact object per line."""
+def write_snapshot(folder, invoices, thirdparties=({"id": "1", "name": "Client"},),
+                   layout="lines"):
+    """A snapshot as fetch_dolibarr writes it (JSON Lines, `.jsonl`), or, with
+    layout="array", a JSON array with one compact object per line (`.json`)."""
     folder.mkdir(exist_ok=True)
-    for name, items in (("invoices.json", invoices), ("thirdparties.json", thirdparties)):
-        lines = ",\n".join(json.dumps(item, ensure_ascii=False, separators=(",", ":"))
-                           for item in items)
-        (folder / name).write_text(f"[\n{lines}\n]\n" if items else "[]\n", encoding="utf-8")
+    for name, items in (("invoices", invoices), ("thirdparties", thirdparties)):
+        lines = [json.dumps(item, ensure_ascii=False, separators=(",", ":")) for item in items]
+        if layout == "lines":
+            (folder / f"{name}.jsonl").write_text("".join(f"{line}\n" for line in lines),
+                                                   encoding="utf-8")
+        else:
+            text = "[\n" + ",\n".join(lines) + "\n]\n" if lines else "[]\n"
+            (folder / f"{name}.json").write_text(text, encoding="utf-8")
     return folder
 
 
@@ -116,25 +122,34 @@ def test_a_page_saved_with_pagination_data_is_read_too(captured):
     assert load_snapshot(captured).height == 18
 
 
-def test_an_empty_snapshot_is_an_empty_frame(tmp_path):
-    folder = write_snapshot(tmp_path / "empty", [], [])
+@pytest.mark.parametrize("layout", ["lines", "array"])
+def test_an_empty_snapshot_is_an_empty_frame(tmp_path, layout):
+    folder = write_snapshot(tmp_path / "empty", [], [], layout=layout)
     assert load_snapshot(folder).schema == pl.Schema(INVOICES)
     assert load_snapshot(folder).height == 0
 
 
-def test_layout_variants_of_one_object_per_line_read_alike(tmp_path):
+@pytest.mark.parametrize("layout, suffix", [("lines", ".jsonl"), ("array", ".json")])
+def test_layout_variants_of_one_object_per_line_read_alike(tmp_path, layout, suffix):
     invoices = [an_invoice(id=str(i), ref=f"FA2601-{i:04d}", ref_client="PO 7, lot \"B\"/é"
                            if i == 2 else None) for i in range(1, 4)]
-    plain = load_snapshot(write_snapshot(tmp_path / "plain", invoices))
+    plain = load_snapshot(write_snapshot(tmp_path / "plain", invoices, layout=layout))
     assert plain["ref_client"].to_list() == [None, 'PO 7, lot "B"/é', None]
-    text = (tmp_path / "plain" / "invoices.json").read_text(encoding="utf-8")
+    text = (tmp_path / "plain" / f"invoices{suffix}").read_text(encoding="utf-8")
     for name, variant in [("bom", "\ufeff" + text), ("crlf", text.replace("\n", "\r\n")),
                           ("blank_end", text + "\n \n"), ("no_newline", text.rstrip("\n"))]:
-        folder = write_snapshot(tmp_path / name, [])
-        (folder / "invoices.json").write_text(variant, encoding="utf-8")
-        (folder / "thirdparties.json").write_bytes(
-            (tmp_path / "plain" / "thirdparties.json").read_bytes())
+        folder = write_snapshot(tmp_path / name, [], layout=layout)
+        (folder / f"invoices{suffix}").write_text(variant, encoding="utf-8")
+        (folder / f"thirdparties{suffix}").write_bytes(
+            (tmp_path / "plain" / f"thirdparties{suffix}").read_bytes())
         assert_frame_equal(load_snapshot(folder), plain)
+
+
+def test_json_lines_are_read_before_a_json_array_of_the_same_folder(tmp_path):
+    folder = write_snapshot(tmp_path / "s", [an_invoice(ref="FA2601-0001")], layout="array")
+    assert load_snapshot(folder)["invoice_ref"].to_list() == ["FA2601-0001"]
+    write_snapshot(folder, [an_invoice(ref="FA2601-0002")])
+    assert load_snapshot(folder)["invoice_ref"].to_list() == ["FA2601-0002"]
 
 
 def test_invoices_come_out_in_id_order_whatever_the_file_order(tmp_path):
@@ -235,14 +250,14 @@ def test_a_bad_value_names_file_line_key_and_value(tmp_path, change, column, val
     with pytest.raises(InputError) as caught:
         load_snapshot(folder)
     message = str(caught.value)
-    assert message.startswith(f"{folder / 'invoices.json'}, line 3, column '{column}': "
+    assert message.startswith(f"{folder / 'invoices.jsonl'}, line 2, column '{column}': "
                               f"invoice #2 (id 2): unexpected {column}; found '{value}'")
     assert expected in message
 
 
 def test_an_integer_date_beyond_15_digits_is_reported(tmp_path):
     folder = write_snapshot(tmp_path / "s", [an_invoice(), an_invoice(id="2", date=10 ** 15)])
-    with pytest.raises(InputError, match=r"line 3, column 'date': invoice #2 \(id 2\): "
+    with pytest.raises(InputError, match=r"line 2, column 'date': invoice #2 \(id 2\): "
                                          r"unexpected date; found 1000000000000000"):
         load_snapshot(folder)
 
@@ -254,15 +269,28 @@ def test_a_missing_key_is_reported(tmp_path):
         load_snapshot(write_snapshot(tmp_path / "s", [invoice]))
 
 
+def test_invalid_json_lines_give_the_line(tmp_path):
+    folder = write_snapshot(tmp_path / "s", [an_invoice(), an_invoice(id="2")])
+    lines = (folder / "invoices.jsonl").read_text(encoding="utf-8").splitlines()
+    (folder / "invoices.jsonl").write_text(f"{lines[0]}\n{lines[1][:-1]}\n[1]\n")
+    with pytest.raises(InputError, match=r"invoices.jsonl, line 2: not a JSON object "
+                                         r"\(Expecting ',' delimiter"):
+        load_snapshot(folder)
+    (folder / "invoices.jsonl").write_text(f"{lines[0]}\n[1]\n")
+    with pytest.raises(InputError, match=r"invoices.jsonl, line 2: not a JSON object "
+                                         r"\(not an object\); found '\[1\]'"):
+        load_snapshot(folder)
+
+
 def test_invalid_json_gives_the_line(tmp_path):
-    folder = write_snapshot(tmp_path / "s", [an_invoice()])
+    folder = write_snapshot(tmp_path / "s", [an_invoice()], layout="array")
     (folder / "invoices.json").write_text('[\n  {"id": "1",\n  "ref": }\n]\n')
     with pytest.raises(InputError, match=r"invoices.json, line 3: not valid JSON at character"):
         load_snapshot(folder)
 
 
 def test_not_an_array_of_objects(tmp_path):
-    folder = write_snapshot(tmp_path / "s", [an_invoice()])
+    folder = write_snapshot(tmp_path / "s", [an_invoice()], layout="array")
     (folder / "invoices.json").write_text('{"error": {"code": 401}}')
     with pytest.raises(InputError, match="not a JSON array of objects"):
         load_snapshot(folder)
@@ -276,6 +304,6 @@ def test_the_same_invoice_twice_is_refused(tmp_path):
 
 def test_a_missing_file_says_what_a_snapshot_holds(tmp_path):
     folder = write_snapshot(tmp_path / "s", [an_invoice()])
-    (folder / "thirdparties.json").unlink()
-    with pytest.raises(InputError, match="thirdparties.json: file not found"):
+    (folder / "thirdparties.jsonl").unlink()
+    with pytest.raises(InputError, match="thirdparties.jsonl: file not found"):
         load_snapshot(folder)

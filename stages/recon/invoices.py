@@ -1,4 +1,4 @@
-"""A Dolibarr snapshot (invoices.json + thirdparties.json) as the INVOICES frame.
+"""A Dolibarr snapshot (invoices.jsonl + thirdparties.jsonl) as the INVOICES frame.
 
 The snapshot holds API objects as Dolibarr returned them (API_FACTS.md §5): ids, statuses
 and amounts are JSON strings ("1200.00000000"), `totalpaid` is a JSON number (1200 or
@@ -13,13 +13,15 @@ being a float (polars prints a JSON number with the shortest text that reads bac
 same, i.e. the decimal the server wrote), and a bad value is reported with the file, the
 line when known, the key and the value.
 
-Reading: a file with one compact object per line (what fetch_dolibarr and the benchmark
-write) is read from just after its `[` to just before its `]`, the comma after each object
-is made a space, and polars' NDJSON reader parses it, dates straight to Int64 (about
-2.5 s of CPU for 1,000,000 slim invoices, mostly JSON parsing; the comma patch 0.5 s).
-Any other layout (pretty-printed, saved by hand, or a `{"data": [...]}` page) is parsed by
-the json module, which also gives exact error positions, and re-encoded one object per
-line: polars' own whole-document JSON reader took 16 s and 4.5 GB on the same million.
+Reading: fetch_dolibarr (and the benchmark) write JSON Lines, one compact object per line
+(`.jsonl`), which polars' NDJSON reader parses straight from the file, dates to Int64
+(about 1.8 s of CPU, 0.9 s on 2 cores, for 1,000,000 slim invoices). A snapshot saved by
+hand, or by an older version, may instead hold a JSON array (`.json`): one compact object
+per line is read from just after its `[` to just before its `]`, the comma after each
+object made a space (0.75 s more); any other layout (pretty-printed, or a `{"data": [...]}`
+page) is parsed by the json module, which also gives exact error positions, and
+re-encoded one object per line: polars' own whole-document JSON reader took 16 s and
+4.5 GB on the same million.
 """
 from __future__ import annotations
 
@@ -33,8 +35,9 @@ import polars as pl
 from recon.errors import InputError
 from recon.schemas import INVOICES
 
-INVOICES_FILE = "invoices.json"
-THIRDPARTIES_FILE = "thirdparties.json"
+# What fetch_dolibarr writes; a folder saved by hand may hold `<name>.json` arrays instead.
+INVOICES_FILE = "invoices.jsonl"
+THIRDPARTIES_FILE = "thirdparties.jsonl"
 
 # What fetch_dolibarr asks for (`properties=`), i.e. everything INVOICES is built from.
 INVOICE_PROPERTIES = (
@@ -58,20 +61,31 @@ BOM = b"\xef\xbb\xbf"
 
 # --- reading JSON arrays -----------------------------------------------------------------------
 
+def snapshot_file(folder: Path, name: str) -> Path:
+    """The snapshot's `name` file: as fetch_dolibarr writes it (JSON Lines), else the JSON
+    array of a folder saved by hand (`invoices.jsonl` -> `invoices.json`)."""
+    lines, array = folder / name, (folder / name).with_suffix(".json")
+    return array if array.is_file() and not lines.is_file() else lines
+
+
 def read_objects(path: str | Path, keys: tuple[str, ...],
                  integers: tuple[str, ...] = ()) -> tuple[pl.DataFrame, int | None]:
-    """The given keys of every object of a JSON array file, as text (null if absent);
-    those of `integers` as Int64 if all of them are JSON integers or null, else as text too.
+    """The given keys of every object of a JSON Lines (`.jsonl`) or JSON array file, as
+    text (null if absent); those of `integers` as Int64 if all of them are JSON integers or
+    null, else as text too.
 
     Also returns the line of the first object when there is one object per line (so row i
     is on line i + that), else None.
     """
     path = Path(path)
+    if path.suffix == ".jsonl" and path.is_file():
+        return _read_json_lines(path, keys, integers), 1
     try:
         lines = _object_lines(path)
     except FileNotFoundError:
         raise InputError("file not found", file=path,
-                         expected="a snapshot folder with invoices.json and thirdparties.json") from None
+                         expected="a snapshot folder with invoices and third parties "
+                                  "(.jsonl, or .json arrays)") from None
     if lines is not None:
         try:
             return _read_ndjson(lines, keys, integers), 2
@@ -84,7 +98,32 @@ def read_objects(path: str | Path, keys: tuple[str, ...],
     return _read_ndjson(lines, keys, integers), None
 
 
-def _read_ndjson(lines: bytes, keys: tuple[str, ...], integers: tuple[str, ...]) -> pl.DataFrame:
+def _read_json_lines(path: Path, keys: tuple[str, ...], integers: tuple[str, ...]) -> pl.DataFrame:
+    """A JSON Lines file, read by polars from the file itself; the first line that is not
+    a JSON object is named when it fails."""
+    if path.stat().st_size == 0:
+        return pl.DataFrame(schema={key: pl.String for key in keys})
+    with path.open("rb") as handle:
+        has_bom = handle.read(len(BOM)) == BOM  # a file edited by hand
+    try:
+        return _read_ndjson(path.read_bytes()[len(BOM):] if has_bom else path,
+                            keys, integers)
+    except pl.exceptions.PolarsError as exc:
+        reason = str(exc).splitlines()[0]
+    with path.open(encoding="utf-8", errors="replace") as handle:
+        for number, line in enumerate(handle, start=1):
+            try:
+                if line.strip() and not isinstance(json.loads(line), dict):
+                    raise ValueError("not an object")
+            except ValueError as exc:
+                raise InputError(f"not a JSON object ({exc})", file=path, line=number,
+                                 value=_short(line.strip()),
+                                 expected="one JSON object per line") from None
+    raise InputError(f"not readable as JSON Lines ({reason})", file=path)
+
+
+def _read_ndjson(lines: bytes | Path, keys: tuple[str, ...],
+                 integers: tuple[str, ...]) -> pl.DataFrame:
     """Integers read as such: as text, then cast, they cost 0.2 s more per key at 1,000,000
     rows. Polars refuses any other JSON value for an Int64 (a string, a float): then all is
     read as text, for the checks to name the value."""
@@ -300,12 +339,12 @@ def _blank_as_null(key: str) -> pl.Expr:
 # --- the snapshot folder and the window ------------------------------------------------------
 
 def load_snapshot(folder: str | Path, timezone: str | None = None) -> pl.DataFrame:
-    """invoices.json and thirdparties.json of a snapshot folder as the INVOICES frame."""
+    """The invoices and third parties of a snapshot folder as the INVOICES frame."""
     folder = Path(folder)
-    invoices_path = folder / INVOICES_FILE
+    invoices_path = snapshot_file(folder, INVOICES_FILE)
     raw, first_line = read_objects(invoices_path, INVOICE_PROPERTIES + tuple(FALLBACK_KEYS.values()),
                                    integers=DATE_KEYS)
-    thirdparties, _ = read_objects(folder / THIRDPARTIES_FILE, THIRDPARTY_PROPERTIES)
+    thirdparties, _ = read_objects(snapshot_file(folder, THIRDPARTIES_FILE), THIRDPARTY_PROPERTIES)
     return parse_invoices(raw, thirdparties, timezone=usable_timezone(timezone),
                           path=invoices_path, first_line=first_line)
 
