@@ -153,6 +153,11 @@ def confirmed(answer: str | None, stdin: TextIO, out: Callable[[str], None]) -> 
 
 # --- live checks: pure decisions on what Dolibarr answers ----------------------------------
 
+def by_id(items: list[dict], wanted: int) -> dict | None:
+    """The Dolibarr object whose id is `wanted` (ids come back as text or numbers)."""
+    return next((item for item in items if str(item.get("id")) == str(wanted)), None)
+
+
 def find_recorded(payments: list, gc_payment_id: str) -> dict | None:
     """The payment in an invoice's payment list carrying this GoCardless id (num or ref_ext)."""
     wanted = gc_payment_id.strip().upper()
@@ -218,14 +223,12 @@ def posting_for(payment: PlannedPayment, remaining_cents: int, settings: FixSett
 
 # --- the run ----------------------------------------------------------------------------------
 
+# Errors that end the run: the key, the permissions or the server are wrong for every
+# payment alike (the client raises AuthError for every 401, ForbiddenError for every 403).
 STOP_ERRORS = (AuthError, ForbiddenError, UnreachableError, ApiNotFoundError)
 # Answers that say nothing was recorded (Dolibarr rolls back); anything else after a POST
 # (lost connection, timeout, 5xx, a garbled answer) may have been recorded.
 DEFINITE_REFUSALS = (BadRequestError, NotFoundError, AuthError, ForbiddenError)
-
-
-def must_stop(exc: DolibarrError) -> bool:
-    return isinstance(exc, STOP_ERRORS) or getattr(exc, "status", None) in (401, 403)
 
 
 @dataclass
@@ -265,7 +268,7 @@ class FixRun:
             for payment in plan.payments:
                 self.record(payment)
         except DolibarrError as exc:
-            if not must_stop(exc):
+            if not isinstance(exc, STOP_ERRORS):
                 raise
             self.tally.stopped = str(exc)
         return self.tally
@@ -273,16 +276,14 @@ class FixRun:
     def check_reference_ids(self) -> None:
         """The payment mode and bank account must exist before the first write."""
         modes = self.client.list_all("/setup/dictionary/payment_types", {})
-        mode = next((m for m in modes if str(m.get("id")) == str(self.settings.payment_type_id)),
-                    None)
+        mode = by_id(modes, self.settings.payment_type_id)
         if mode is None:
             known = ", ".join(f"{m.get('id')} {m.get('code')}" for m in modes)
             raise StageError(f"payment mode id {self.settings.payment_type_id} (config "
                              "fix.payment_type_id or DOLIBARR_GC_PAYMENT_ID) is not an active "
                              f"payment type in Dolibarr (active: {known or 'none'})")
         accounts = self.client.list_all("/bankaccounts", {})
-        account = next((a for a in accounts
-                        if str(a.get("id")) == str(self.settings.bank_account_id)), None)
+        account = by_id(accounts, self.settings.bank_account_id)
         if account is None:
             known = ", ".join(f"{a.get('id')} {a.get('ref')}" for a in accounts)
             raise StageError(f"bank account id {self.settings.bank_account_id} (config "
@@ -333,7 +334,7 @@ class FixRun:
         except NotFoundError as exc:
             return self.report("skipped", payment, f"invoice not found in Dolibarr ({exc})")
         except DolibarrError as exc:
-            if must_stop(exc):
+            if isinstance(exc, STOP_ERRORS):
                 raise
             return self.report("failed", payment, f"could not re-read the invoice: {exc}")
         if reason is not None:
@@ -368,7 +369,7 @@ class FixRun:
         except DEFINITE_REFUSALS as exc:
             self.journal.result(attempt, ERROR, message=str(exc))
             self.report("failed", payment, f"Dolibarr refused it: {exc}")
-            if must_stop(exc):
+            if isinstance(exc, STOP_ERRORS):
                 raise
             return
         except DolibarrError as exc:  # lost connection, timeout, 5xx: maybe recorded
@@ -387,7 +388,7 @@ class FixRun:
             found = self.recorded_payment(payment.gc_payment_id,
                                           [a.invoice_id for a in payment.allocations])
         except DolibarrError as read_exc:
-            if must_stop(read_exc):
+            if isinstance(read_exc, STOP_ERRORS):
                 raise
             found = None
         if found is not None:

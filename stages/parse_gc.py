@@ -28,11 +28,9 @@ PAYMENT_STATUSES = (
 )
 
 
-def payment_fields(export: Export) -> dict[str, Field]:
-    """Output column -> export column and how to read it."""
-    tax = "transaction_fee_tax" if "transaction_fee_tax" in export.columns else None
-    return {
-        "gc_payment_id": Field("id", required=True),
+# Output column -> export column and how to read it.
+PAYMENT_FIELDS = {
+    "gc_payment_id": Field("id", required=True),
         "created_at": Field("created_at", "timestamp", required=True),
         "charge_date": Field("charge_date", "date", required=True),
         "amount_cents": Field("amount", "amount", required=True),
@@ -42,7 +40,7 @@ def payment_fields(export: Export) -> dict[str, Field]:
         "status": Field("status", required=True, allowed=PAYMENT_STATUSES),
         "amount_refunded_cents": Field("amount_refunded", "amount"),
         "transaction_fee_cents": Field("transaction_fee", "amount"),
-        "transaction_fee_tax_cents": Field(tax, "amount"),  # absent from older exports
+        "transaction_fee_tax_cents": Field("transaction_fee_tax", "amount"),  # null if absent
         "app_fee_cents": Field("app_fee", "amount"),
         "payout_date": Field("payout_date", "date"),
         "payout_id": Field("links.payout"),
@@ -52,7 +50,7 @@ def payment_fields(export: Export) -> dict[str, Field]:
         "given_name": Field("customers.given_name"),
         "family_name": Field("customers.family_name"),
         "customer_email": Field("customers.email"),
-    }
+}
 
 
 def customer_name() -> pl.Expr:
@@ -64,22 +62,18 @@ def customer_name() -> pl.Expr:
 
 
 def read_payments(export: Export) -> pl.DataFrame:
-    df = csvread.read_fields(export, payment_fields(export))
+    df = csvread.read_fields(export, PAYMENT_FIELDS)
     return (df.with_columns(customer_name().alias("customer_name"))
             .drop("company_name", "given_name", "family_name"))
 
 
 def parse_payments(input_dir: str | Path) -> pl.DataFrame:
     """Every payments export of the folder -> one row per payment, in GC_PAYMENTS's schema."""
-    exports = csvread.exports_in(input_dir, (GC_PAYMENTS_EXPORT,), GOCARDLESS_KINDS)
-    exports = exports[GC_PAYMENTS_EXPORT.key]
-    if not exports:
-        csvread.notice(f"{input_dir}: no GoCardless payments export found; "
-                       "the payments table will be empty")
-        return pl.DataFrame(schema=GC_PAYMENTS)
-    frames = [read_payments(e) for e in exports]
-    payments = csvread.deduplicate(frames, exports, ["gc_payment_id"], "payment")
-    return payments.select(list(GC_PAYMENTS))
+    found = csvread.exports_in(input_dir, (GC_PAYMENTS_EXPORT,), GOCARDLESS_KINDS)
+    return csvread.read_all(found[GC_PAYMENTS_EXPORT.key], read_payments, ["gc_payment_id"],
+                            "payment", GC_PAYMENTS,
+                            f"{input_dir}: no GoCardless payments export found; "
+                            "the payments table will be empty")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -75,24 +75,14 @@ def parse_payouts(input_dir: str | Path) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Every payouts and breakdown export of the folder -> (payouts, payout items)."""
     found = csvread.exports_in(input_dir, (GC_PAYOUTS_EXPORT, GC_BREAKDOWN_EXPORT),
                                GOCARDLESS_KINDS)
-    payout_exports = found[GC_PAYOUTS_EXPORT.key]
-    item_exports = found[GC_BREAKDOWN_EXPORT.key]
-    if payout_exports:
-        payouts = csvread.deduplicate([read_payouts(e) for e in payout_exports],
-                                      payout_exports, ["payout_id"], "payout")
-        payouts = payouts.select(list(GC_PAYOUTS))
-    else:
-        csvread.notice(f"{input_dir}: no GoCardless payouts export found; "
-                       "the payouts table will be empty")
-        payouts = pl.DataFrame(schema=GC_PAYOUTS)
-    if item_exports:
-        items = csvread.deduplicate([read_items(e) for e in item_exports],
-                                    item_exports, ITEM_KEY, "payout item")
-        items = items.select(list(GC_PAYOUT_ITEMS))
-    else:
-        csvread.notice(f"{input_dir}: no payout breakdown export (optional); "
-                       "the payout items table will be empty")
-        items = pl.DataFrame(schema=GC_PAYOUT_ITEMS)
+    payouts = csvread.read_all(found[GC_PAYOUTS_EXPORT.key], read_payouts, ["payout_id"],
+                               "payout", GC_PAYOUTS,
+                               f"{input_dir}: no GoCardless payouts export found; "
+                               "the payouts table will be empty")
+    items = csvread.read_all(found[GC_BREAKDOWN_EXPORT.key], read_items, ITEM_KEY,
+                             "payout item", GC_PAYOUT_ITEMS,
+                             f"{input_dir}: no payout breakdown export (optional); "
+                             "the payout items table will be empty")
     return payouts, items
 
 

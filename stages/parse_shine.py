@@ -147,17 +147,14 @@ def parse_bank(input_dir: str | Path, iban: str = "") -> pl.DataFrame:
     """Every Shine export of the folder -> one row per bank line, in BANK's schema."""
     found = csvread.exports_in(input_dir, SHINE_KINDS, ())
     exports = csvread.oldest_first(found[SHINE_EXPORT.key] + found[SHINE_2023_EXPORT.key])
-    if not exports:
-        csvread.notice(f"{input_dir}: no Shine export found; the bank table will be empty")
-        return pl.DataFrame(schema=BANK)
-    frames = [read_lines(e) for e in exports]
-    lines = csvread.deduplicate(frames, exports, ["bank_transaction_id"], "bank line")
+    lines = csvread.read_all(exports, read_lines, ["bank_transaction_id"], "bank line", BANK,
+                             f"{input_dir}: no Shine export found; the bank table will be empty")
     lines = drop_legacy_repeats(lines)
     lines = keep_account(lines, iban)
     # Chronological, as a statement reads; lines of one day keep their export order.
     if not lines["operation_date"].is_sorted():  # else sorting would copy every column
         lines = lines.sort("operation_date", maintain_order=True)
-    return lines.select(list(BANK))
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:

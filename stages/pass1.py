@@ -9,10 +9,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from recon import config as config_module
 from recon.errors import run
 from recon.io import write_parquet
-from recon.match_common import parse_window, read_columns, settings_from_config
+from recon.match_common import add_window_arguments, read_columns, window_and_settings
 from recon.match_payments import INVOICE_INPUT_COLUMNS, PAYMENT_INPUT_COLUMNS, match_payments
 from recon.schemas import GC_PAYMENTS, INVOICES, PASS1
 
@@ -21,17 +20,14 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--invoices", required=True, help="invoices Parquet (fetch_dolibarr)")
     parser.add_argument("--payments", required=True, help="GoCardless payments Parquet (parse_gc)")
-    parser.add_argument("--from", dest="date_from", required=True, help="window start, YYYY-MM-DD")
-    parser.add_argument("--to", dest="date_to", required=True, help="window end, YYYY-MM-DD")
-    parser.add_argument("--config", default=None, help="config.yaml (default: the project's)")
+    add_window_arguments(parser)
     parser.add_argument("--out", required=True, help="pass-1 Parquet to write")
     return parser.parse_args(argv)
 
 
 def main(argv=None) -> None:
     args = parse_args(argv)
-    date_from, date_to = parse_window(args.date_from, args.date_to)
-    settings = settings_from_config(config_module.load(args.config), args.config or "config.yaml")
+    date_from, date_to, settings = window_and_settings(args)
     invoices = read_columns(args.invoices, INVOICES, INVOICE_INPUT_COLUMNS)
     payments = read_columns(args.payments, GC_PAYMENTS, PAYMENT_INPUT_COLUMNS)
     verdicts = match_payments(payments, invoices, settings, date_from, date_to)

@@ -11,10 +11,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from recon import config as config_module
 from recon.errors import run
 from recon.io import write_parquet
-from recon.match_common import parse_window, read_columns, settings_from_config
+from recon.match_common import add_window_arguments, read_columns, window_and_settings
 from recon.match_invoices import INVOICE_INPUT_COLUMNS, audit_invoices
 from recon.schemas import INVOICES, PASS1, PASS2
 
@@ -23,17 +22,14 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--invoices", required=True, help="invoices Parquet (fetch_dolibarr)")
     parser.add_argument("--pass1", required=True, help="pass-1 Parquet")
-    parser.add_argument("--from", dest="date_from", required=True, help="window start, YYYY-MM-DD")
-    parser.add_argument("--to", dest="date_to", required=True, help="window end, YYYY-MM-DD")
-    parser.add_argument("--config", default=None, help="config.yaml (default: the project's)")
+    add_window_arguments(parser)
     parser.add_argument("--out", required=True, help="pass-2 Parquet to write")
     return parser.parse_args(argv)
 
 
 def main(argv=None) -> None:
     args = parse_args(argv)
-    date_from, date_to = parse_window(args.date_from, args.date_to)
-    settings_from_config(config_module.load(args.config), args.config or "config.yaml")  # checked
+    date_from, date_to, _ = window_and_settings(args)  # the settings are checked, not used
     invoices = read_columns(args.invoices, INVOICES, INVOICE_INPUT_COLUMNS)
     pass1 = read_columns(args.pass1, PASS1, ("flag", "invoice_id", "invoice_ref"))
     rows = audit_invoices(invoices, pass1, date_from, date_to)

@@ -14,10 +14,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from recon import config as config_module
 from recon.errors import run
 from recon.io import read_parquet, write_parquet
-from recon.match_common import parse_window, read_columns, settings_from_config
+from recon.match_common import add_window_arguments, read_columns, window_and_settings
 from recon.match_payouts import BANK_COLUMNS, PAYMENT_COLUMNS, match_payouts
 from recon.schemas import BANK, GC_PAYMENTS, GC_PAYOUT_ITEMS, GC_PAYOUTS, PASS3
 
@@ -29,17 +28,14 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="payout breakdown Parquet (may be empty)")
     parser.add_argument("--payments", required=True, help="GoCardless payments Parquet")
     parser.add_argument("--bank", required=True, help="Shine bank lines Parquet")
-    parser.add_argument("--from", dest="date_from", required=True, help="window start, YYYY-MM-DD")
-    parser.add_argument("--to", dest="date_to", required=True, help="window end, YYYY-MM-DD")
-    parser.add_argument("--config", default=None, help="config.yaml (default: the project's)")
+    add_window_arguments(parser)
     parser.add_argument("--out", required=True, help="pass-3 Parquet to write")
     return parser.parse_args(argv)
 
 
 def main(argv=None) -> None:
     args = parse_args(argv)
-    date_from, date_to = parse_window(args.date_from, args.date_to)
-    settings = settings_from_config(config_module.load(args.config), args.config or "config.yaml")
+    date_from, date_to, settings = window_and_settings(args)
     rows = match_payouts(
         payouts=read_parquet(args.payouts, GC_PAYOUTS),
         items=read_parquet(args.payout_items, GC_PAYOUT_ITEMS),

@@ -16,8 +16,9 @@ import io
 import mmap
 import sys
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Callable
 
 import polars as pl
 
@@ -261,11 +262,13 @@ def _source(export: Export) -> Path | bytes:
     lets it map the file and parse it on every core.
     """
     path = export.path
-    if _holds_nul(path):
-        raise InputError("binary content, not a CSV text file", file=path)
     if export.encoding == "utf-8":
+        if _holds_nul(path):
+            raise InputError("binary content, not a CSV text file", file=path)
         return path
     raw = path.read_bytes()
+    if b"\x00" in raw:
+        raise InputError("binary content, not a CSV text file", file=path)
     if raw.startswith(UTF8_BOM):
         raise InputError("starts with a UTF-8 byte order mark but is not valid UTF-8",
                          file=path)
@@ -539,7 +542,11 @@ def _raw(name: str) -> str:
 
 def read_fields(export: Export, fields: dict[str, Field]) -> pl.DataFrame:
     """read_strings() then convert(); the columns no field reads are let go first, so that
-    the conversion reuses their memory."""
+    the conversion reuses their memory. A field reading an optional column this file lacks
+    (transaction_fee_tax in older payments exports) is always null."""
+    absent = set(export.kind.optional) - set(export.columns)
+    fields = {name: replace(f, source=None) if f.source in absent else f
+              for name, f in fields.items()}
     sources = dict.fromkeys(f.source for f in fields.values() if f.source is not None)
     return convert(read_strings(export).select(SOURCE_LINE, *sources), fields, export)
 
@@ -636,14 +643,14 @@ def _tell_about_spreadsheet_dates(leftovers: dict[str, pl.Series], used: dict[st
 FILE_RANK = "__file_rank"
 
 
-def by_age(paths: list[Path]) -> list[Path]:
-    """Oldest first: the most recently modified export is read last and wins."""
-    return sorted(paths, key=lambda p: (p.stat().st_mtime_ns, p.name))
+def _age(path: Path) -> tuple[int, str]:
+    """Sort key, oldest first: the most recently modified export is read last and wins."""
+    return path.stat().st_mtime_ns, path.name
 
 
 def oldest_first(exports: list[Export]) -> list[Export]:
     """Exports of several kinds merged in age order (the newest read last, so it wins)."""
-    return sorted(exports, key=lambda e: (e.path.stat().st_mtime_ns, e.path.name))
+    return sorted(exports, key=lambda e: _age(e.path))
 
 
 def exports_in(folder: str | Path, own: tuple[Kind, ...], siblings: tuple[Kind, ...]
@@ -659,7 +666,7 @@ def exports_in(folder: str | Path, own: tuple[Kind, ...], siblings: tuple[Kind, 
                          expected="a folder holding the CSV exports")
     found: dict[str, list[Export]] = {k.key: [] for k in own}
     paths = [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() == ".csv"]
-    for path in by_age(paths):
+    for path in sorted(paths, key=_age):
         export = sniff(path)
         if export.kind in own:
             found[export.kind.key].append(export)
@@ -667,6 +674,16 @@ def exports_in(folder: str | Path, own: tuple[Kind, ...], siblings: tuple[Kind, 
             raise InputError(f"this is a {export.kind.label}, which does not belong in {folder}",
                              file=path, expected="only the exports this folder is for")
     return found
+
+
+def read_all(exports: list[Export], read: Callable[[Export], pl.DataFrame], key: list[str],
+             noun: str, schema: dict, none_found: str) -> pl.DataFrame:
+    """Every export read, then deduplicate()d, in `schema`'s columns; without any export,
+    an empty table of that schema and the notice `none_found`."""
+    if not exports:
+        notice(none_found)
+        return pl.DataFrame(schema=schema)
+    return deduplicate([read(e) for e in exports], exports, key, noun).select(list(schema))
 
 
 def deduplicate(frames: list[pl.DataFrame], exports: list[Export], key: list[str],

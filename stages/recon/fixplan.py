@@ -18,13 +18,12 @@ from datetime import date
 
 import polars as pl
 
-from recon.match_common import fmt
+from recon.match_common import RECEIVED_STATES, fmt
 from recon.schemas import SOFT_MATCH_TYPE, STRONG_MATCH_TYPES
 
 FIX_FLAG = "GC_PAID_DOLIBARR_OPEN"
 MULTI_INVOICE = "multi_invoice"
-# GoCardless states that mean the money was collected (DESIGN.md, pass 1).
-RECEIVED_STATES = ("confirmed", "paid_out")
+IS_MULTI = (pl.col("match_type") == MULTI_INVOICE).fill_null(False)
 
 
 @dataclass(frozen=True)
@@ -68,10 +67,6 @@ class Plan:
         return sum(p.amount_cents for p in self.payments)
 
 
-def accepted_match_types(allow_soft: bool) -> tuple[str, ...]:
-    return STRONG_MATCH_TYPES + ((SOFT_MATCH_TYPE,) if allow_soft else ())
-
-
 def plan_payments(pass1: pl.DataFrame, allow_soft: bool = False,
                   allow_multi_invoice: bool = False) -> Plan:
     """The payments to record and the fix candidates left out, each with its reason."""
@@ -89,8 +84,8 @@ def plan_payments(pass1: pl.DataFrame, allow_soft: bool = False,
 
 def _row_reason(allow_soft: bool, allow_multi_invoice: bool) -> pl.Expr:
     """Why one pass-1 row cannot be written as it stands (null when it can)."""
-    match_type, status = pl.col("match_type"), pl.col("payment_status")
-    multi = (match_type == MULTI_INVOICE).fill_null(False)
+    match_type, status, multi = pl.col("match_type"), pl.col("payment_status"), IS_MULTI
+    accepted = STRONG_MATCH_TYPES + ((SOFT_MATCH_TYPE,) if allow_soft else ())
     reason = pl.when(pl.col("gc_payment_id").is_null()).then(pl.lit("no GoCardless payment id"))
     if not allow_soft:
         reason = reason.when(match_type == SOFT_MATCH_TYPE).then(
@@ -102,16 +97,16 @@ def _row_reason(allow_soft: bool, allow_multi_invoice: bool) -> pl.Expr:
             pl.lit("one payment for several invoices (config fix.allow_multi_invoice is false)"))
     return (
         reason
-        .when(~match_type.is_in(accepted_match_types(allow_soft)).fill_null(False))
+        .when(~match_type.is_in(accepted).fill_null(False))
         .then(fmt("match type '{}' is not a proven match", match_type.fill_null("")))
         .when(~status.is_in(RECEIVED_STATES).fill_null(False))
         .then(fmt("payment status '{}' is not money received", status.fill_null("")))
         .when(pl.col("invoice_id").is_null())
         .then(fmt("no single invoice id (invoices named: {}); record it by hand",
-                        pl.col("invoice_ref").fill_null("none")))
+                  pl.col("invoice_ref").fill_null("none")))
         .when(pl.col("invoice_ref").str.contains(";").fill_null(False))
         .then(fmt("one row names several invoices ({}); record it by hand",
-                        pl.col("invoice_ref")))
+                  pl.col("invoice_ref")))
         .when(pl.col("amount_cents").fill_null(0) <= 0)
         .then(pl.lit("amount is not positive"))
         .when(~multi & (pl.col("_rows") > 1))
@@ -120,7 +115,7 @@ def _row_reason(allow_soft: bool, allow_multi_invoice: bool) -> pl.Expr:
         .then(pl.lit("amount exceeds what the invoice had left to pay"))
         .when(~multi & (pl.col("share_cents") != pl.col("amount_cents")).fill_null(False))
         .then(fmt("pass 1 gives the invoice a share of {} cents, not the whole payment",
-                        pl.col("share_cents")))
+                  pl.col("share_cents")))
         .otherwise(pl.lit(None, pl.String))
     )
 
@@ -142,9 +137,8 @@ def _group_facts() -> list[pl.Expr]:
 
 def _group_reason() -> pl.Expr:
     """A multi-invoice payment goes in whole or not at all: its rows must agree."""
-    multi = (pl.col("match_type") == MULTI_INVOICE).fill_null(False)
     return (
-        pl.when(~multi | pl.col("reason").is_not_null()).then(pl.col("reason"))
+        pl.when(~IS_MULTI | pl.col("reason").is_not_null()).then(pl.col("reason"))
         .when(pl.col("_any_reason"))
         .then(pl.lit("another invoice of this multi-invoice payment cannot be recorded"))
         .when(~pl.col("_distinct"))
@@ -157,20 +151,19 @@ def _group_reason() -> pl.Expr:
         .then(pl.lit("a share of this multi-invoice payment exceeds what its invoice had left"))
         .when(pl.col("_shares_sum") != pl.col("amount_cents"))
         .then(fmt("the invoices' shares ({} cents) do not add up to the payment",
-                        pl.col("_shares_sum")))
+                  pl.col("_shares_sum")))
         .otherwise(pl.lit(None, pl.String))
     )
 
 
 def _planned_payments(planned: pl.DataFrame) -> list[PlannedPayment]:
     """One PlannedPayment per GoCardless id, its invoices gathered by polars."""
-    multi = pl.col("match_type") == MULTI_INVOICE
     grouped = planned.group_by("gc_payment_id", maintain_order=True).agg(
         pl.col("charge_date", "payout_id", "amount_cents", "match_type").first(),
         pl.coalesce("invoice_customer_name", "customer_name", pl.lit("")).first()
         .alias("customer"),
         pl.col("invoice_id", "invoice_ref"),
-        pl.when(multi).then(pl.col("_share")).otherwise(pl.col("amount_cents")).alias("shares"),
+        pl.when(IS_MULTI).then(pl.col("_share")).otherwise(pl.col("amount_cents")).alias("shares"),
     )
     return [
         PlannedPayment(

@@ -66,12 +66,9 @@ class Journal:
             handle.flush()
             os.fsync(handle.fileno())
 
-    def records(self) -> list[dict]:
-        return read_records(self.path)
-
     def unresolved(self) -> list[dict]:
         """Intents whose last result is missing or `unknown`, in the order they were written."""
-        return unresolved_intents(self.records())
+        return unresolved_intents(read_records(self.path))
 
     @contextmanager
     def locked(self) -> Iterator[None]:
@@ -110,10 +107,8 @@ def read_records(path: str | Path) -> list[dict]:
     path = Path(path)
     if not path.exists():
         return []
-    text = path.read_text(encoding="utf-8")
-    lines = text.split("\n")
     records = []
-    for number, line in enumerate(lines, start=1):
+    for number, line in enumerate(path.read_text(encoding="utf-8").split("\n"), start=1):
         if not line.strip():
             continue
         try:

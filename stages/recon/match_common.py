@@ -1,6 +1,7 @@
 """What the three passes and the report share: settings, payment states, the window, money text."""
 from __future__ import annotations
 
+import argparse
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -8,6 +9,7 @@ from pathlib import Path
 
 import polars as pl
 
+from recon import config as config_module
 from recon.errors import InputError
 from recon.io import conform, read_parquet
 
@@ -80,6 +82,20 @@ def settings_from_config(config: dict, source: str | Path = "config.yaml") -> Se
             "max_invoices_per_payment", defaults.max_invoices_per_payment, 2),
         gocardless_label=label.lower(),
     )
+
+
+def add_window_arguments(parser: argparse.ArgumentParser) -> None:
+    """--from, --to and --config: what every pass takes besides its inputs and output."""
+    parser.add_argument("--from", dest="date_from", required=True, help="window start, YYYY-MM-DD")
+    parser.add_argument("--to", dest="date_to", required=True, help="window end, YYYY-MM-DD")
+    parser.add_argument("--config", default=None, help="config.yaml (default: the project's)")
+
+
+def window_and_settings(args: argparse.Namespace) -> tuple[date, date, Settings]:
+    """The window and the checked settings named by add_window_arguments' arguments."""
+    date_from, date_to = parse_window(args.date_from, args.date_to)
+    config = config_module.load(args.config)
+    return date_from, date_to, settings_from_config(config, args.config or "config.yaml")
 
 
 def parse_window(date_from: str, date_to: str) -> tuple[date, date]:
