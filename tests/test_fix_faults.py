@@ -113,27 +113,35 @@ def test_a_burst_of_5xx_on_reads_is_retried_and_the_run_completes(tmp_path, emu,
     assert sum(1 for method, *_ in emu.requests if method == "GET") == 2 + 4 + 7 * 2
 
 
-class AnswerLostBeforeArrival:
-    """Wraps the real client: the first POST never reaches Dolibarr, yet looks unknown."""
+class FirstPostFails:
+    """Wraps the real client: the first POST never reaches Dolibarr and raises `error`."""
 
-    def __init__(self, client):
-        self.client, self.lost = client, False
+    def __init__(self, client, error):
+        self.client, self.error = client, error
 
     def __getattr__(self, name):
         return getattr(self.client, name)
 
     def post(self, path, body):
-        if not self.lost:
-            self.lost = True
-            raise WriteOutcomeUnknown("the connection was lost after POST was sent")
+        if self.error is not None:
+            error, self.error = self.error, None
+            raise error
         return self.client.post(path, body)
+
+
+def first_post_fails(monkeypatch, error):
+    """fix.py's client, made to fail its first POST with `error`; the real factory returned."""
+    real = fix.client_from_env
+    monkeypatch.setattr(fix, "client_from_env",
+                        lambda *a, **k: FirstPostFails(real(*a, **k), error))
+    return real
 
 
 def test_an_unknown_outcome_not_visible_yet_is_left_for_the_next_run_to_settle(
         tmp_path, emu, monkeypatch, capsys):
-    real = fix.client_from_env
-    monkeypatch.setattr(fix, "client_from_env",
-                        lambda *a, **k: AnswerLostBeforeArrival(real(*a, **k)))
+    # The answer looks lost although the POST never arrived.
+    real = first_post_fails(monkeypatch, WriteOutcomeUnknown(
+        "the connection was lost after POST was sent"))
     assert run_fix(tmp_path, frame(a_row())) == 1  # not retried blindly: non-zero
     assert "outcome unknown" in capsys.readouterr().out
     assert emu.payments(4) == [] and len(Journal(
@@ -167,19 +175,10 @@ def test_an_invoice_gone_from_dolibarr_is_skipped_and_the_run_goes_on(tmp_path, 
     assert posts(emu) == ["/invoices/4/payments"]
 
 
-class RefusesFirstPost(AnswerLostBeforeArrival):
-    def post(self, path, body):
-        if not self.lost:
-            self.lost = True
-            raise BadRequestError("Bad Request: Payment error : TotalAmountEmpty", status=400)
-        return self.client.post(path, body)
-
-
 def test_a_refused_post_is_journaled_as_an_error_and_the_run_goes_on(
         tmp_path, emu, monkeypatch, capsys):
-    real = fix.client_from_env
-    monkeypatch.setattr(fix, "client_from_env",
-                        lambda *a, **k: RefusesFirstPost(real(*a, **k)))
+    first_post_fails(monkeypatch, BadRequestError(
+        "Bad Request: Payment error : TotalAmountEmpty", status=400))
     second = a_row(gc_payment_id="PM00019JR2X5Z9", amount_cents=4900, invoice_id=17,
                    invoice_ref="FA2601-0017", invoice_remaining_cents=4900)
     assert run_fix(tmp_path, frame(a_row(), second)) == 1
