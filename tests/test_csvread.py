@@ -82,6 +82,13 @@ def test_exports_are_recognised_by_their_header(lazy_shared_datadir, name, kind,
     assert (export.kind, export.encoding, export.header_lines) == (kind, encoding, 1)
 
 
+FORMATS_SHINE_HEADER = (
+    "Transaction ID;Date de la valeur;Date d'opération;IBAN;Type de transaction;"
+    "Transaction personnelle;Category;Débit;Crédit;Solde mouvement;Solde bancaire;Libellé;"
+    "Nom de la contrepartie;Montant HT;Montant de TVA total;Pièces;Date d'ajout pièces;"
+    "Commentaire")
+
+
 def test_header_names_tolerate_case_spacing_and_typographic_apostrophes(tmp_path):
     path = tmp_path / "BQ.csv"
     header = (FORMATS_SHINE_HEADER.replace("Date d'opération", " date d\u2019opération ")
@@ -89,13 +96,6 @@ def test_header_names_tolerate_case_spacing_and_typographic_apostrophes(tmp_path
     path.write_text(header + "\n", encoding="utf-8")
     export = csvread.sniff(path)
     assert export.kind is SHINE_EXPORT and "Date d'opération" in export.columns
-
-
-FORMATS_SHINE_HEADER = (
-    "Transaction ID;Date de la valeur;Date d'opération;IBAN;Type de transaction;"
-    "Transaction personnelle;Category;Débit;Crédit;Solde mouvement;Solde bancaire;Libellé;"
-    "Nom de la contrepartie;Montant HT;Montant de TVA total;Pièces;Date d'ajout pièces;"
-    "Commentaire")
 
 
 @pytest.mark.parametrize("content, message", [
