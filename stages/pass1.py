@@ -10,8 +10,8 @@ import argparse
 import sys
 
 from recon.errors import run
-from recon.io import write_parquet
-from recon.match_common import add_window_arguments, read_columns, window_and_settings
+from recon.io import read_columns, write_parquet
+from recon.match_common import add_window_arguments, window_and_settings
 from recon.match_payments import INVOICE_INPUT_COLUMNS, PAYMENT_INPUT_COLUMNS, match_payments
 from recon.schemas import GC_PAYMENTS, INVOICES, PASS1
 

@@ -12,8 +12,8 @@ import argparse
 import sys
 
 from recon.errors import run
-from recon.io import write_parquet
-from recon.match_common import add_window_arguments, read_columns, window_and_settings
+from recon.io import read_columns, write_parquet
+from recon.match_common import add_window_arguments, window_and_settings
 from recon.match_invoices import INVOICE_INPUT_COLUMNS, audit_invoices
 from recon.schemas import INVOICES, PASS1, PASS2
 

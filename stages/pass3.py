@@ -15,8 +15,8 @@ import argparse
 import sys
 
 from recon.errors import run
-from recon.io import read_parquet, write_parquet
-from recon.match_common import add_window_arguments, read_columns, window_and_settings
+from recon.io import read_columns, read_parquet, write_parquet
+from recon.match_common import add_window_arguments, window_and_settings
 from recon.match_payouts import BANK_COLUMNS, PAYMENT_COLUMNS, match_payouts
 from recon.schemas import BANK, GC_PAYMENTS, GC_PAYOUT_ITEMS, GC_PAYOUTS, PASS3
 

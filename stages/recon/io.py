@@ -54,6 +54,11 @@ def read_parquet(path: str | Path, schema: dict | None = None) -> pl.DataFrame:
     return conform(df, schema, str(path)) if schema is not None else df
 
 
+def read_columns(path: str | Path, schema: dict, columns: tuple[str, ...]) -> pl.DataFrame:
+    """Some columns of a stage output, checked against its schema (skips the big texts)."""
+    return scan_parquet(path, {name: schema[name] for name in columns}).collect()
+
+
 def scan_parquet(path: str | Path, schema: dict) -> pl.LazyFrame:
     """A stage output to stream (read as it is used), checked like read_parquet first."""
     path = Path(path)

@@ -11,7 +11,6 @@ import polars as pl
 
 from recon import config as config_module
 from recon.errors import InputError
-from recon.io import conform, read_parquet
 
 # GoCardless payment states (DESIGN.md, pass 1), grouped by what they mean for the money.
 RECEIVED_STATES = ("confirmed", "paid_out")
@@ -160,15 +159,3 @@ def empty_to_null(text: pl.Expr) -> pl.Expr:
     """Trimmed text, or null when nothing is left."""
     trimmed = text.str.strip_chars()
     return pl.when(trimmed == "").then(None).otherwise(trimmed)
-
-
-def read_columns(path: str | Path, schema: dict, columns: tuple[str, ...]) -> pl.DataFrame:
-    """Some columns of a stage output, checked against its schema (skips the big texts)."""
-    wanted = {name: schema[name] for name in columns}
-    if not Path(path).is_file():
-        return read_parquet(path, wanted)  # the usual "file not found" error
-    try:
-        frame = pl.read_parquet(path, columns=list(columns))
-    except pl.exceptions.ColumnNotFoundError as exc:
-        raise InputError(f"missing column ({exc})", file=path) from None
-    return conform(frame, wanted, str(path))
