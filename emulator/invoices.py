@@ -5,8 +5,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from .listing import (apply_sqlfilters, csv_ids, envelope, page_of, page_window, select_properties,
-                      sort_rows, wants_pagination_data)
+from .listing import (csv_ids, envelope, filter_and_sort, page_of, page_window, select_properties,
+                      wants_pagination_data)
 from .params import Context, boolean
 from .replies import ApiError
 from .sqlfilters import Column
@@ -104,10 +104,7 @@ def list_invoices(ctx: Context, query: dict):
             rows = [r for r in rows if str(r.obj.get("socid", "")).isdigit() and int(r.obj["socid"]) in wanted_customers]
         if status is not None:
             rows = [r for r in rows if str(invoice_status(r.obj)) == str(status)]
-        columns = columns_for(ctx)
-        rows = apply_sqlfilters(rows, query.get("sqlfilters") or "", columns, "invoice list", SOURCE)
-        rows = sort_rows(rows, query.get("sortfield") or "t.rowid", query.get("sortorder") or "ASC",
-                         columns, "invoice list", SOURCE)
+        rows = filter_and_sort(rows, query, columns_for(ctx), "invoice list", SOURCE)
         with_lines = boolean(query.get("withLines"), default=True)
         items = [served_invoice(ctx, row.id, with_lines, query.get("properties")) for row in page_of(rows, limit, page)]
     if not items and ctx.legacy:

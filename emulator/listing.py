@@ -24,6 +24,13 @@ def apply_sqlfilters(rows: list, text: str, columns: dict[str, Column], what: st
     return rows if predicate is None else [row for row in rows if predicate(row)]
 
 
+def filter_and_sort(rows: list, query: dict, columns: dict[str, Column], what: str, source: str) -> list:
+    """`sqlfilters`, then `sortfield`/`sortorder` (default t.rowid ASC), as a list endpoint applies them."""
+    rows = apply_sqlfilters(rows, query.get("sqlfilters") or "", columns, what, source)
+    return sort_rows(rows, query.get("sortfield") or "t.rowid", query.get("sortorder") or "ASC",
+                     columns, what, source)
+
+
 def sort_rows(rows: list, sortfield: str, sortorder: str, columns: dict[str, Column], what: str, source: str) -> list:
     """ORDER BY as given (comma lists allowed); NULLs first ascending; ties keep id order."""
     fields = [f.strip() for f in sortfield.split(",") if f.strip()]

@@ -26,22 +26,22 @@ CREDIT_NOTE = "2"
 
 def common_params(body: dict) -> dict:
     """datepaye, paymentid, closepaidinvoices, accountid: required, in this order."""
-    for name in ("datepaye", "paymentid", "closepaidinvoices", "accountid"):
+    checks = (("datepaye", lambda value: value),
+              ("paymentid", lambda value: integer("paymentid", value, minimum=1)),
+              ("closepaidinvoices", lambda value: choice("closepaidinvoices", value, ("yes", "no"))),
+              ("accountid", lambda value: integer("accountid", value)))
+    values = {}
+    for name, check in checks:
         if is_missing(body.get(name)):
             raise required(name)
-        if name == "paymentid":
-            integer(name, body[name], minimum=1)
-        if name == "closepaidinvoices":
-            choice(name, body[name], ("yes", "no"))
-        if name == "accountid":
-            integer(name, body[name])
-    if integer("accountid", body["accountid"]) == 0:
+        values[name] = check(body[name])
+    if values["accountid"] == 0:
         raise ApiError(400, "Account ID is mandatory", source="api_invoices.class.php:1690")
     return {
-        "timestamp": payment_timestamp(body["datepaye"]),
-        "payment_type": integer("paymentid", body["paymentid"]),
-        "close": body["closepaidinvoices"] == "yes",
-        "account": integer("accountid", body["accountid"]),
+        "timestamp": payment_timestamp(values["datepaye"]),
+        "payment_type": values["paymentid"],
+        "close": values["closepaidinvoices"] == "yes",
+        "account": values["accountid"],
         "num": str(body.get("num_payment") or ""),
         "chqemetteur": body.get("chqemetteur") or "",
     }

@@ -184,7 +184,8 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length > 0 else b""
         in_api = split.path == API_PREFIX or split.path.startswith(API_PREFIX + "/")
-        emulator._record(method, split.path[len(API_PREFIX):] if in_api else split.path, query)
+        path = split.path[len(API_PREFIX):] if in_api else split.path
+        emulator._record(method, path, query)
         if emulator.delay:
             time.sleep(emulator.delay)
         failure = emulator._take_failure()
@@ -192,7 +193,7 @@ class _Handler(BaseHTTPRequestHandler):
             return self.send(fault_reply(failure))
         if not in_api:
             return self.send(NOT_FOUND_PAGE)
-        reply = emulator._api.handle(method, split.path[len(API_PREFIX):], query, self.headers, body)
+        reply = emulator._api.handle(method, path, query, self.headers, body)
         if method == "POST" and emulator._take_drop():
             return self.drop()
         self.send(reply)

@@ -1,7 +1,7 @@
 """Read endpoints of /thirdparties: unlike /invoices, an empty page is a 404."""
 from __future__ import annotations
 
-from .listing import (apply_sqlfilters, envelope, page_of, page_window, select_properties, sort_rows,
+from .listing import (envelope, filter_and_sort, page_of, page_window, select_properties,
                       wants_pagination_data)
 from .params import Context, integer
 from .replies import ApiError
@@ -48,9 +48,7 @@ def list_thirdparties(ctx: Context, query: dict):
         rows = list(ctx.data.thirdparties.values())
         if mode in MODES:
             rows = [o for o in rows if MODES[mode](o)]
-        rows = apply_sqlfilters(rows, query.get("sqlfilters") or "", THIRDPARTY_COLUMNS, "thirdparties", SOURCE)
-        rows = sort_rows(rows, query.get("sortfield") or "t.rowid", query.get("sortorder") or "ASC",
-                         THIRDPARTY_COLUMNS, "thirdparties", SOURCE)
+        rows = filter_and_sort(rows, query, THIRDPARTY_COLUMNS, "thirdparties", SOURCE)
         items = [select_properties(dict(o), query.get("properties")) for o in page_of(rows, limit, page)]
     if not items:
         raise ApiError(404, "No third parties found", source=SOURCE)

@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -184,7 +185,7 @@ def test_reference_data_and_user(api):
     assert (user["id"], user["login"]) == ("1", "admin")
 
 
-def test_status_reports_version_and_timezone(tmp_path):
+def test_status_reports_version_and_timezone():
     with DolibarrEmulator(DEMO, api_key="k", timezone="Europe/Paris") as emulator:
         status, body = Client(emulator, "k").get("/status")
     assert status == 200
@@ -217,8 +218,8 @@ def test_unknown_resource_route_and_method(dolibarr, api):
     assert requests.get(dolibarr.url + "/index.php", timeout=5).status_code == 404
     assert api.get("/invoices/1/lines")[0] == 404
     assert api.session.delete(api.base + "/invoices/1", timeout=5).status_code == 405
-    assert api.get("/invoices/abc") == (400, api.get("/invoices/abc")[1])
-    assert api.get("/invoices/abc")[1]["error"]["message"] == "Bad Request: invalid value specified for `id`"
+    status, body = api.get("/invoices/abc")
+    assert (status, body["error"]["message"]) == (400, "Bad Request: invalid value specified for `id`")
     assert api.get("/invoices/0")[1]["error"]["message"] == "Bad Request: No invoice with id=0 can exist"
     assert api.get("/invoices/999")[1]["error"]["message"] == "Not Found: Invoice not found"
 
@@ -229,7 +230,7 @@ def test_production_mode_compact_without_debug():
     assert answer.content == b'{"error":{"code":404,"message":"Not Found: Invoice not found"}}'
 
 
-def test_pretty_json_with_raw_utf8(api, dolibarr):
+def test_pretty_json_with_raw_utf8(api):
     raw = api.session.get(api.base + "/thirdparties/1", timeout=5).content
     assert raw.startswith(b'{\n    "module": "societe",') and "Marchand Élodie".encode() in raw
 
@@ -417,7 +418,7 @@ def test_flat_arrayofamounts_is_an_empty_500(api, dolibarr):
     assert dolibarr.payment_count() == 8
 
 
-def test_validate_a_draft_then_304(api, dolibarr):
+def test_validate_a_draft_then_304(api):
     status, invoice = api.post("/invoices/30/validate", {"notrigger": 0})
     assert (status, invoice["ref"], invoice["status"]) == (200, "FA2602-0023", "1")
     answer = api.session.post(api.base + "/invoices/30/validate", json={}, timeout=5)
@@ -447,7 +448,6 @@ def test_drop_after_write_records_then_closes_without_answer(api, dolibarr):
 
 def test_concurrent_requests_are_served_in_parallel(dolibarr):
     """With a delay, four requests in flight all succeed (the server is threaded)."""
-    from concurrent.futures import ThreadPoolExecutor
     dolibarr.delay = 0.05
     url = dolibarr.url + "/api/index.php/invoices"
     with ThreadPoolExecutor(4) as pool:
@@ -458,7 +458,7 @@ def test_concurrent_requests_are_served_in_parallel(dolibarr):
 
 # --- command line ----------------------------------------------------------------------------
 
-def test_cli_runs_a_command_with_url_and_key_and_returns_its_status(tmp_path):
+def test_cli_runs_a_command_with_url_and_key_and_returns_its_status():
     probe = ("import os, sys, urllib.request; "
              "r = urllib.request.Request(os.environ['DOLIBARR_URL'] + '/api/index.php/invoices/1', "
              "headers={'DOLAPIKEY': os.environ['DOLIBARR_API_KEY']}); "
