@@ -1,9 +1,7 @@
-"""The Dolibarr client against the emulator (and two tiny servers for what it cannot fake):
+"""The Dolibarr client against the emulator (and one-answer servers for what it cannot fake):
 paging (parallel and legacy), retries of GETs only, and one clear error per failure."""
 import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -196,44 +194,16 @@ def test_unreachable_url():
                                  "server is up")
 
 
-class _Serve:
-    """A one-answer HTTP server on 127.0.0.1 (what the emulator never sends)."""
-
-    def __init__(self, status, body, content_type="application/json"):
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):
-                self.send_response(status)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def __enter__(self):
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02},
-                         daemon=True).start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.mark.parametrize("body", [b"[{\"id\": \"1\",", b"<html><body>Login</body></html>"])
-def test_a_200_that_is_not_json_is_an_invalid_response(body):
-    with _Serve(200, body, "text/html") as server, DolibarrClient(server.url, KEY) as client:
+def test_a_200_that_is_not_json_is_an_invalid_response(body, one_answer_server):
+    with DolibarrClient(one_answer_server(200, body, "text/html"), KEY) as client:
         with pytest.raises(InvalidResponseError) as caught:
             client.get("/invoices")
     assert "is not JSON (status 200" in str(caught.value)
 
 
-def test_status_without_success_block_is_not_dolibarr():
-    with _Serve(200, b'{"hello": "world"}') as server, DolibarrClient(server.url, KEY) as client:
+def test_status_without_success_block_is_not_dolibarr(one_answer_server):
+    with DolibarrClient(one_answer_server(200, b'{"hello": "world"}'), KEY) as client:
         with pytest.raises(InvalidResponseError, match="no 'success' object"):
             client.server_info()
 

@@ -8,9 +8,7 @@ import math
 import os
 import subprocess
 import sys
-import threading
 from datetime import date
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import polars as pl
@@ -18,11 +16,11 @@ import pytest
 from polars.testing import assert_frame_equal
 
 import fetch_dolibarr
-from recon.io import file_sha256
 from emulator import DolibarrEmulator
-from recon.dolibarr import ApiNotFoundError, AuthError, InvalidResponseError, ServerError
-from recon.dolibarr import UnreachableError
+from recon.dolibarr import (ApiNotFoundError, AuthError, InvalidResponseError, ServerError,
+                            UnreachableError)
 from recon.errors import InputError
+from recon.io import file_sha256
 from recon.schemas import INVOICES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -288,30 +286,12 @@ def test_503_after_the_retries(env, dolibarr, config, tmp_path):
     assert not (tmp_path / "run").exists()
 
 
-def test_invalid_json_is_a_clear_error(env, config, tmp_path):
-    class Broken(BaseHTTPRequestHandler):
-        def do_GET(self):
-            body = b"<html><body>Please log in</body></html>"
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Broken)
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02},
-                     daemon=True).start()
-    try:
-        env.setenv("DOLIBARR_URL", f"http://127.0.0.1:{server.server_address[1]}")
-        with pytest.raises(InvalidResponseError, match=r"the answer to GET /status is not JSON "
-                                                       r"\(status 200, starts with '<html>"):
-            fetch(config, tmp_path)
-    finally:
-        server.shutdown()
-        server.server_close()
+def test_invalid_json_is_a_clear_error(env, config, tmp_path, one_answer_server):
+    env.setenv("DOLIBARR_URL", one_answer_server(200, b"<html><body>Please log in</body></html>",
+                                                 "text/html"))
+    with pytest.raises(InvalidResponseError, match=r"the answer to GET /status is not JSON "
+                                                   r"\(status 200, starts with '<html>"):
+        fetch(config, tmp_path)
 
 
 def test_bad_window_and_bad_settings(env, config, tmp_path):
