@@ -273,11 +273,10 @@ def _bad(key: str, dtype: pl.DataType) -> pl.Expr:
 def check_unique_ids(invoices: pl.DataFrame, path: str | Path) -> None:
     if invoices["invoice_id"].n_unique() == invoices.height:  # 3x cheaper than is_duplicated
         return
-    twice = invoices.filter(pl.col("invoice_id").is_duplicated()).head(1)
-    if twice.height:
-        raise InputError("the same invoice appears twice (pages read while Dolibarr changed?)",
-                         file=path, column="id", value=str(twice["invoice_id"][0]),
-                         expected="each invoice once; fetch the snapshot again")
+    twice = invoices.filter(pl.col("invoice_id").is_duplicated())["invoice_id"][0]
+    raise InputError("the same invoice appears twice (pages read while Dolibarr changed?)",
+                     file=path, column="id", value=str(twice),
+                     expected="each invoice once; fetch the snapshot again")
 
 
 # --- the frame ------------------------------------------------------------------------------
@@ -326,7 +325,7 @@ def customer_names(thirdparties: pl.DataFrame) -> pl.DataFrame:
     """socid -> customer_name, from third-party objects' `id` and `name`."""
     return (thirdparties
             .filter(pl.col("id").str.contains(WHOLE))
-            .select(socid=pl.col("id").str.strip_chars().cast(pl.Int64),
+            .select(socid=pl.col("id").cast(pl.Int64),
                     customer_name=pl.col("name"))
             .unique("socid", keep="first", maintain_order=True))
 
