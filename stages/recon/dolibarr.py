@@ -157,11 +157,9 @@ class DolibarrClient:
     def list_all(self, path: str, params: dict | None = None, page_size: int = 100,
                  parallel: int = 4, progress: Progress | None = None) -> list:
         """Every item of a list endpoint, all pages concatenated in order."""
-        items: list = []
-        for page in self.iter_pages(path, params, page_size=page_size, parallel=parallel,
-                                    progress=progress):
-            items.extend(page)
-        return items
+        return [item for page in self.iter_pages(path, params, page_size=page_size,
+                                                 parallel=parallel, progress=progress)
+                for item in page]
 
     def iter_pages(self, path: str, params: dict | None = None, *, page_size: int = 100,
                    parallel: int = 4, progress: Progress | None = None) -> Iterator[list]:
