@@ -143,18 +143,19 @@ def check_fix_ids(config: dict, client: DolibarrClient, checks: Checks) -> None:
     if type_id is not None:
         _check_listed(client, checks, "/setup/dictionary/payment_types", type_id,
                       "payment type", "fix.payment_type_id or DOLIBARR_GC_PAYMENT_ID",
-                      describe=lambda t: f"{t.get('code')}, {t.get('label')}",
-                      problem=lambda t: None, listed="active")
+                      describe=lambda t: f"{t.get('code')}, {t.get('label')}", listed="active")
     if account_id is not None:
         _check_listed(client, checks, "/bankaccounts", account_id, "bank account",
                       "fix.bank_account_id or DOLIBARR_BANK_ACCOUNT_ID",
                       describe=lambda a: f"{a.get('ref')}, {a.get('label')}",
-                      problem=lambda a: "is closed" if str(a.get("clos")) == "1" else None,
-                      listed="existing")
+                      listed="existing",
+                      problem=lambda a: "is closed" if str(a.get("clos")) == "1" else None)
 
 
 def _check_listed(client: DolibarrClient, checks: Checks, path: str, wanted, what: str,
-                  setting: str, describe, problem, listed: str) -> None:
+                  setting: str, describe, listed: str, problem=None) -> None:
+    """`wanted` is the id of one of the items `path` lists; `problem(item)` says what is
+    wrong with the item found, if anything."""
     try:
         items = client.list_all(path, {})
     except DolibarrError as exc:
@@ -166,7 +167,7 @@ def _check_listed(client: DolibarrClient, checks: Checks, path: str, wanted, wha
         checks.add(FAIL, f"{what} id {wanted} ({setting}) is not among the {listed} ones "
                          f"({known})")
         return
-    issue = problem(found)
+    issue = problem(found) if problem is not None else None
     if issue:
         checks.add(FAIL, f"{what} id {wanted} ({describe(found)}) {issue}")
         return
