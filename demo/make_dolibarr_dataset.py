@@ -162,7 +162,7 @@ def build_invoice(template: dict, row: tuple, ids: dict[str, int], party_ids: di
         "total_ht": money(ht), "total_tva": money(tva), "total_ttc": money(total),
         "multicurrency_total_ht": money(ht), "multicurrency_total_tva": money(tva),
         "multicurrency_total_ttc": money(total),
-        "totalpaid": int(total) if paid and total == int(total) else (float(total) if paid else 0),
+        "totalpaid": (int(total) if total == int(total) else float(total)) if paid else 0,
         "remaintopay": "0" if paid else shortest(total),
         "note_private": None, "ref_client": None, "ref_customer": None, "close_code": None,
         "creditnote_ids": [str(ids[c]) for c, source in CREDITED.items() if source == ref],
