@@ -64,13 +64,13 @@ SAME_HEADERS = ("Content-Type", "X-Powered-By", "Cache-Control", "Vary", "Access
 DATA = Path(__file__).parent / "data"
 
 
-def load(folder, name):
-    return json.loads((folder / f"{name}.json").read_text(encoding="utf-8"))
+def load(name):
+    """A captured file of tests/data/dolibarr_captured/, by name without .json."""
+    return json.loads((DATA / CAPTURED / f"{name}.json").read_text(encoding="utf-8"))
 
 
 def index_names():
-    index = DATA / CAPTURED / "_index.json"
-    return sorted(json.loads(index.read_text(encoding="utf-8")))
+    return sorted(load("_index"))
 
 
 REPLAYED = [name for name in index_names() if name not in SKIPPED]
@@ -153,8 +153,8 @@ def paired(captured, actual):
     return list(zip(captured, actual))
 
 
-def check_case(emulator, folder, name):
-    meta, captured = load(folder, f"{name}.meta"), load(folder, name)
+def check_case(emulator, name):
+    meta, captured = load(f"{name}.meta"), load(name)
     answer = replay(emulator, meta, name)
     assert answer.status_code == meta["response"]["status"], answer.text[:300]
     if isinstance(captured, dict) and "_non_json_body" in captured:
@@ -178,31 +178,31 @@ LAB_CASES = [n for n in REPLAYED if n not in EMPTY_DATASET_CASES and not n.start
 
 @pytest.mark.parametrize("name", [n for n in LAB_CASES if n.startswith("GET_")])
 def test_read_case(name, lab_server):
-    check_case(lab_server, DATA / CAPTURED, name)
+    check_case(lab_server, name)
 
 
 @pytest.mark.parametrize("name", [n for n in LAB_CASES if not n.startswith("GET_")])
 def test_write_case(name, lab_dataset):
     """Each write case on a fresh emulator: the lab state as captured at the end."""
     with DolibarrEmulator(lab_dataset, api_key=KEY) as emulator:
-        check_case(emulator, DATA / CAPTURED, name)
+        check_case(emulator, name)
 
 
 @pytest.mark.parametrize("name", [n for n in REPLAYED if n.startswith("PRODMODE_")])
 def test_production_mode_case(name, lab_dataset):
     with DolibarrEmulator(lab_dataset, api_key=KEY, production=True) as emulator:
         emulator.wrong_key_delay = 0.01
-        check_case(emulator, DATA / CAPTURED, name)
+        check_case(emulator, name)
 
 
 @pytest.mark.parametrize("name", sorted(EMPTY_DATASET_CASES))
 def test_empty_dataset_case(name, empty_dataset):
     with DolibarrEmulator(empty_dataset, api_key=KEY) as emulator:
-        check_case(emulator, DATA / CAPTURED, name)
+        check_case(emulator, name)
 
 
 def listed_ids(name):
-    items = load(DATA / CAPTURED, f"{name}.meta")["response"].get("items_returned")
+    items = load(f"{name}.meta")["response"].get("items_returned")
     return [item["id"] for item in items] if isinstance(items, list) and all("id" in i for i in items) else None
 
 
@@ -215,7 +215,7 @@ def test_list_selects_the_captured_items(name, lab_server):
 
     Invoice lists were captured when the lab had invoices 1..16 (17 and 18 came later), so
     only ids up to 16 are compared; a sorted, limited list is compared without its limit."""
-    meta = load(DATA / CAPTURED, f"{name}.meta")
+    meta = load(f"{name}.meta")
     expected = listed_ids(name)
     if name.startswith("GET_invoices"):
         expected = [i for i in expected if int(i) <= 16]
