@@ -19,7 +19,7 @@ from datetime import date
 import polars as pl
 
 from recon.match_common import days_text, eur, fmt
-from recon.match_payments import AMBIGUOUS, prepare_invoices
+from recon.match_payments import AMBIGUOUS, prepare_invoices, ref_key
 from recon.match_payments import INVOICE_INPUT_COLUMNS as MATCHED_COLUMNS
 from recon.schemas import PASS2
 
@@ -41,8 +41,7 @@ def audit_invoices(invoices: pl.DataFrame, pass1: pl.DataFrame, date_from: date,
     linked = pass1.select("invoice_id").drop_nulls().unique()
     candidates = (
         pass1.filter(pl.col("flag") == AMBIGUOUS)
-        .select(ref_key=pl.col("invoice_ref").str.split(";").explode().str.strip_chars()
-                .str.to_uppercase())
+        .select(ref_key=ref_key(pl.col("invoice_ref").str.split(";").explode()))
         .drop_nulls().unique()
     )
     open_rows = _open_without_gc(invoices, linked, candidates, date_to)
@@ -74,6 +73,7 @@ def _open_without_gc(invoices: pl.DataFrame, linked: pl.DataFrame, candidates: p
         invoices.filter(pl.col("eligible") & ~pl.col("settled")
                         & (pl.col("invoice_date") <= date_to).fill_null(True))
         .join(linked, on="invoice_id", how="anti")
+        .with_columns(ref_key=ref_key(pl.col("invoice_ref")))  # on the few rows left
         .join(candidates, on="ref_key", how="anti")
     )
     return rows.with_columns(

@@ -73,7 +73,7 @@ INVOICE_INPUT_COLUMNS = ("invoice_id", "invoice_ref", "socid", "customer_name", 
 # --- preparation -------------------------------------------------------------------------
 
 def prepare_invoices(invoices: pl.DataFrame) -> pl.DataFrame:
-    """Invoices with their match key, whether they can be matched, whether they are settled."""
+    """Invoices with whether they can be matched and whether they are settled."""
     status, total = pl.col("status"), pl.col("total_cents")
     remaining = pl.col("remaining_cents").fill_null(total)
     credit_note = (pl.col("type") == CREDIT_NOTE_TYPE) | (total < 0)
@@ -86,11 +86,15 @@ def prepare_invoices(invoices: pl.DataFrame) -> pl.DataFrame:
     settled = (status == CLOSED) | ((status == VALIDATED) & (remaining <= 0))
     return invoices.with_columns(
         invoice_row=pl.int_range(pl.len(), dtype=pl.UInt32),
-        ref_key=pl.col("invoice_ref").str.strip_chars().str.to_uppercase(),
         remaining_cents=remaining,
         excluded_why=excluded_why,
         settled=settled.fill_null(False),
     ).with_columns(eligible=pl.col("excluded_why").is_null())
+
+
+def ref_key(ref: pl.Expr) -> pl.Expr:
+    """An invoice ref as the texts' refs are compared with it: trimmed, upper case."""
+    return ref.str.strip_chars().str.to_uppercase()
 
 
 def prepare_payments(payments: pl.DataFrame, invoices: pl.DataFrame,
@@ -569,7 +573,7 @@ def match_payments(payments: pl.DataFrame, invoices: pl.DataFrame, settings: Set
 def _verdicts(payments: pl.DataFrame, invoices: pl.DataFrame, settings: Settings,
               date_from: date, date_to: date) -> pl.DataFrame:
     """Every rule, then every verdict of the window (linked rows, then the others)."""
-    invoices = prepare_invoices(invoices)
+    invoices = prepare_invoices(invoices).with_columns(ref_key=ref_key(pl.col("invoice_ref")))
     payments = prepare_payments(payments, invoices, settings)
     named = _named_invoices(payments, invoices)
     conflicts = _conflicts(payments)
