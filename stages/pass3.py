@@ -15,9 +15,10 @@ import argparse
 import sys
 
 from recon.errors import run
-from recon.io import read_columns, read_parquet, write_parquet
+from recon.io import read_columns, read_parquet, scan_parquet, write_parquet
 from recon.match_common import add_window_arguments, window_and_settings
-from recon.match_payouts import BANK_COLUMNS, PAYMENT_COLUMNS, match_payouts
+from recon.match_payouts import (BANK_COLUMNS, BREAKDOWN_LINE, ITEM_COLUMNS, PAYMENT_COLUMNS,
+                                 match_payouts)
 from recon.schemas import BANK, GC_PAYMENTS, GC_PAYOUT_ITEMS, GC_PAYOUTS, PASS3
 
 
@@ -38,7 +39,8 @@ def main(argv=None) -> None:
     date_from, date_to, settings = window_and_settings(args)
     rows = match_payouts(
         payouts=read_parquet(args.payouts, GC_PAYOUTS),
-        items=read_parquet(args.payout_items, GC_PAYOUT_ITEMS),
+        items=scan_parquet(args.payout_items, {c: GC_PAYOUT_ITEMS[c] for c in ITEM_COLUMNS})
+        .filter(BREAKDOWN_LINE).collect(),
         payments=read_columns(args.payments, GC_PAYMENTS, PAYMENT_COLUMNS),
         bank=read_columns(args.bank, BANK, BANK_COLUMNS),
         settings=settings, date_from=date_from, date_to=date_to,

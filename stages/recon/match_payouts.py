@@ -48,6 +48,11 @@ BANK_CREDIT_UNMATCHED, FEES_MISMATCH = "BANK_CREDIT_UNMATCHED", "FEES_MISMATCH"
 PAYMENT_COLUMNS = ("gc_payment_id", "payout_id", "amount_cents", "description")
 BANK_COLUMNS = ("bank_transaction_id", "operation_date", "personal", "amount_cents", "label",
                 "counterparty")
+# Of the breakdown, only the debits and the fees given back are ever shown: pass3.py reads
+# just those lines (a few percent of them) and these columns.
+ITEM_COLUMNS = ("payout_id", "resource_type", "gc_payment_id", "description", "status",
+                "gross_cents", "fees_cents", "source_line")
+BREAKDOWN_LINE = (pl.col("gross_cents") < 0) | (pl.col("fees_cents") < 0)
 
 
 # --- preparation -------------------------------------------------------------------------
@@ -114,15 +119,26 @@ def _reference_pairs(payouts: pl.DataFrame, credits: pl.DataFrame) -> pl.DataFra
         .with_columns(refs_with_word=pl.len().over("word"), length=pl.col("word").str.len_bytes())
         .sort("refs_with_word", pl.col("length"), descending=[False, True])
         .unique("payout_id", keep="first")
-        .select("payout_id", "ref_key", "word")
+        .select("payout_id", "ref_key", word=pl.col("word").hash())
     )
-    # Lines are numbered: a million lines make several million words, each with its line.
-    text_words = credits.select(
-        line=pl.int_range(pl.len(), dtype=pl.UInt32), word=_words(pl.col("text"))
-    ).explode("word")
-    hits = text_words.join(key_words, on="word").unique(["payout_id", "line"])
-    hits = hits.with_columns(credits.select("bank_transaction_id", "text")[hits["line"]])
-    return hits.filter(_holds_whole_word(hits)).select("payout_id", "bank_transaction_id")
+    # Each distinct text is searched once (a customer paying the same way again repeats
+    # it), then its hits go to every line that has it. Texts are numbered: a million
+    # lines make several million words, each with its text. Words are joined by hash,
+    # much cheaper than by string: a collision only makes a hit that _holds_whole_word
+    # rejects.
+    texts = credits.select(pl.col("text").unique())
+    text_words = (
+        texts.select(text_no=pl.int_range(pl.len(), dtype=pl.UInt32), word=_words(pl.col("text")))
+        .explode("word")
+    )
+    hits = (
+        text_words.join(key_words, left_on=pl.col("word").hash(), right_on="word")
+        .unique(["payout_id", "text_no"])
+    )
+    hits = hits.select("payout_id", "ref_key", texts["text"][hits["text_no"]])
+    hits = hits.filter(_holds_whole_word(hits))
+    return hits.join(credits.select("text", "bank_transaction_id"), on="text").select(
+        "payout_id", "bank_transaction_id")
 
 
 def _holds_whole_word(hits: pl.DataFrame) -> pl.Series:
@@ -131,19 +147,16 @@ def _holds_whole_word(hits: pl.DataFrame) -> pl.Series:
     The text is cut at each occurrence; an occurrence is whole when the piece before it
     does not end, and the piece after it does not start, with a letter or digit.
     """
-    pieces = (
-        hits.with_row_index("hit")
-        .select("hit", piece=pl.col("text").str.split(pl.col("ref_key")))
-        .explode("piece")
-    )
+    pieces = hits.select(hit=pl.int_range(pl.len(), dtype=pl.UInt32),
+                         piece=pl.col("text").str.split(pl.col("ref_key"))).explode("piece")
     word_char = "[A-Z0-9]"
-    clean_end = ~pl.col("piece").str.contains(f"{word_char}$")
-    next_clean_start = ~pl.col("piece").shift(-1).over("hit").str.contains(f"^{word_char}")
-    whole = (
-        pieces.with_columns(whole=clean_end & next_clean_start)
-        .group_by("hit", maintain_order=True).agg(pl.col("whole").any())
-    )
-    return whole["whole"]
+    hit, piece = pl.col("hit"), pl.col("piece")
+    # The pieces of a hit are consecutive: the next piece is the next row of the same hit
+    # (a shift over the whole frame is much cheaper than one per hit).
+    whole = (~piece.str.contains(f"{word_char}$")
+             & ~piece.str.contains(f"^{word_char}").shift(-1) & (hit == hit.shift(-1)))
+    return pl.int_range(hits.height, dtype=pl.UInt32, eager=True).is_in(
+        pieces.filter(whole)["hit"].implode())
 
 
 def _amount_date_pairs(payouts: pl.DataFrame, credits: pl.DataFrame,
@@ -199,12 +212,13 @@ def match_payouts(payouts: pl.DataFrame, items: pl.DataFrame, payments: pl.DataF
         BY_AMOUNT_DATE)
     decided = pl.concat([strong, fallback], how="diagonal_relaxed")
     last_bank_date = bank["operation_date"].max()
-    payout_rows = _payout_rows(payouts, decided, credits, date_to, last_bank_date, settings)
-    payout_rows = payout_rows.with_columns(
-        explanation=_fees_explanation(payout_rows, items, payments))
+    # Only the payouts that get a row are written up (the texts are most of the work).
     in_scope = (pl.col("created_date") <= date_to).fill_null(True) & (
         pl.col("arrival_date").is_null() | (pl.col("arrival_date") >= date_from))
-    payout_rows = payout_rows.filter(in_scope)
+    payout_rows = _payout_rows(payouts.filter(in_scope), decided, credits, date_to,
+                               last_bank_date, settings)
+    payout_rows = payout_rows.with_columns(
+        explanation=_fees_explanation(payout_rows, items, payments))
     consumed = decided["candidates"].explode()
     unmatched = _unmatched_credits(credits, consumed, date_from, date_to)
     rows = pl.concat([payout_rows.sort("created_date", "payout_id"), unmatched],
@@ -216,7 +230,7 @@ def _payout_rows(payouts: pl.DataFrame, decided: pl.DataFrame, credits: pl.DataF
                  date_to: date, last_bank_date: date | None, settings: Settings) -> pl.DataFrame:
     line = credits.select(
         "bank_transaction_id", bank_date="operation_date", bank_label="label",
-        bank_amount_cents="amount_cents", bank_text="text")
+        bank_amount_cents="amount_cents")
     df = (
         payouts.join(decided, on="payout_id", how="left")
         .with_columns(
@@ -240,20 +254,14 @@ def _payout_rows(payouts: pl.DataFrame, decided: pl.DataFrame, credits: pl.DataF
         .when(late).then(pl.lit("pending"))
         .otherwise(pl.lit("no"))
     )
-    return df.with_columns(
+    df = df.with_columns(
         flag=flag,
         match_type=pl.col("match_type").fill_null(NONE),
         money_in_bank=money_in_bank,
         fees_flag=pl.when(pl.col("deducted_cents") != pl.col("fees_cents"))
         .then(pl.lit(FEES_MISMATCH)),
-    ).with_columns(
-        # Texts the evidence repeats in several branches, built once (dates are slow to format).
-        arrival_text=pl.col("arrival_date").cast(pl.String),
-        bank_date_text=pl.col("bank_date").cast(pl.String),
-        net_text=eur(pl.col("net_cents")),
-    ).with_columns(
-        evidence=_match_evidence(date_to, last_bank_date, settings),
-    ).drop("arrival_text", "bank_date_text", "net_text")
+    )
+    return df.with_columns(evidence=_match_evidence(df, date_to, last_bank_date, settings))
 
 
 def _arrives_late(date_to: date, last_bank_date: date | None) -> pl.Expr:
@@ -264,8 +272,28 @@ def _arrives_late(date_to: date, last_bank_date: date | None) -> pl.Expr:
         | after_bank.fill_null(True)
 
 
-def _match_evidence(date_to: date, last_bank_date: date | None, settings: Settings) -> pl.Expr:
-    net, arrival, arrival_text = pl.col("net_text"), pl.col("arrival_date"), pl.col("arrival_text")
+def _text_by_case(df: pl.DataFrame, cases: list[tuple[pl.Expr, pl.Expr]],
+                  otherwise: pl.Expr) -> pl.Series:
+    """pl.when(condition).then(text)...otherwise(text) on `df`, each text built on its rows only.
+
+    Polars builds every branch of a when/then for every row, and these texts are much of
+    the pass's work; here each case's rows are picked out (with only the columns its text
+    reads), written up, and put back in order.
+    """
+    case = pl.coalesce([pl.when(condition).then(i) for i, (condition, _) in enumerate(cases)]
+                       + [pl.lit(len(cases))])
+    numbered = df.lazy().with_columns(row=pl.int_range(pl.len(), dtype=pl.UInt32), case=case)
+    texts = [text for _, text in cases] + [otherwise]
+    parts = [numbered.filter(pl.col("case") == i).select("row", text=text)
+             for i, text in enumerate(texts)]
+    return pl.concat(parts).sort("row").collect()["text"]
+
+
+def _match_evidence(df: pl.DataFrame, date_to: date, last_bank_date: date | None,
+                    settings: Settings) -> pl.Series:
+    # Texts used several times in a branch are built once per row (CSE of the lazy engine).
+    net, arrival = eur(pl.col("net_cents")), pl.col("arrival_date")
+    arrival_text, bank_date_text = arrival.cast(pl.String), pl.col("bank_date").cast(pl.String)
     days = pl.col("days_apart")
     when_text = (
         pl.when(days == 0).then(pl.lit("on the arrival date"))
@@ -278,12 +306,12 @@ def _match_evidence(date_to: date, last_bank_date: date | None, settings: Settin
                           eur(pl.col("bank_amount_cents")), net))
     by_reference = fmt("reference {} found in the bank label '{}'; {}; bank date {} {}",
                              pl.col("reference"), pl.col("bank_label"), amounts,
-                             pl.col("bank_date_text"), when_text)
+                             bank_date_text, when_text)
     tolerance = days_text(pl.lit(settings.payout_date_tolerance_days))
     by_amount = fmt(
         "no bank label carries the reference {}; one credit of exactly {} within {} of the "
         "arrival: '{}' on {}, {}; the only candidate on both sides{}",
-        pl.col("reference"), net, tolerance, pl.col("bank_label"), pl.col("bank_date_text"),
+        pl.col("reference"), net, tolerance, pl.col("bank_label"), bank_date_text,
         when_text,
         pl.when(pl.col("tier") > 0).then(fmt(
             " (its label does not look like {}: check it)", pl.lit(settings.gocardless_label)))
@@ -308,12 +336,10 @@ def _match_evidence(date_to: date, last_bank_date: date | None, settings: Settin
                              "of the arrival date {}", pl.col("reference"), net, tolerance,
                              arrival_text))
     )
-    return (
-        pl.when(pl.col("flag") == AMBIGUOUS).then(ambiguous)
-        .when(pl.col("flag") == NOT_IN_BANK).then(missing)
-        .when(pl.col("match_type") == BY_REFERENCE).then(by_reference)
-        .otherwise(by_amount)
-    )
+    return _text_by_case(df, [(pl.col("flag") == AMBIGUOUS, ambiguous),
+                              (pl.col("flag") == NOT_IN_BANK, missing),
+                              (pl.col("match_type") == BY_REFERENCE, by_reference)],
+                         otherwise=by_amount)
 
 
 def _fees_explanation(rows: pl.DataFrame, items: pl.DataFrame,
@@ -345,9 +371,8 @@ def _fees_explanation(rows: pl.DataFrame, items: pl.DataFrame,
         .otherwise(fmt("they differ by {}; the breakdown lists {}; still unexplained: {}",
                              eur(gap), pl.col("lines"), eur(unexplained)))
     )
-    text = pl.when(pl.col("fees_flag").is_null()).then(
-        fmt("{}: they agree", check)).otherwise(fmt("{}: {}", check, detail))
-    return df.select(text).to_series()
+    return _text_by_case(df, [(pl.col("fees_flag").is_null(), fmt("{}: they agree", check))],
+                         otherwise=fmt("{}: {}", check, detail))
 
 
 def _breakdown_lines(items: pl.DataFrame, payments: pl.DataFrame) -> pl.DataFrame:
@@ -356,7 +381,7 @@ def _breakdown_lines(items: pl.DataFrame, payments: pl.DataFrame) -> pl.DataFram
     Each debit names its payment and what the payment's description says (usually the
     invoice ref; a refund's own line carries the refund's reference instead).
     """
-    items = items.filter((pl.col("gross_cents") < 0) | (pl.col("fees_cents") < 0))
+    items = items.filter(BREAKDOWN_LINE)
     described = payments.select("gc_payment_id", payment_description="description").join(
         items.select("gc_payment_id").unique(), on="gc_payment_id", how="semi")
     df = items.join(described, on="gc_payment_id", how="left").with_columns(
