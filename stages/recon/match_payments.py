@@ -136,8 +136,8 @@ def prepare_payments(payments: pl.DataFrame, invoices: pl.DataFrame,
 
 
 def _key(text: pl.Expr) -> pl.Expr:
-    """A text as compared with refs: trimmed, upper case, "" when missing."""
-    return text.fill_null("").str.strip_chars().str.to_uppercase()
+    """A text as compared with refs: like ref_key(), "" when missing."""
+    return ref_key(text.fill_null(""))
 
 
 def _with_named_refs(df: pl.DataFrame, prefix: str, invoices: pl.DataFrame,
@@ -600,15 +600,6 @@ def _ensure_columns(df: pl.DataFrame, columns: dict) -> pl.DataFrame:
     return df.with_columns(pl.lit(None, t).alias(c) for c, t in missing.items())
 
 
-# Columns only linked rows have; unlinked rows get them as nulls.
-_LINK_ONLY_COLUMNS = {
-    "invoice_id": pl.Int64, "invoice_customer_name": pl.String, "total_cents": pl.Int64,
-    "remaining_cents": pl.Int64, "invoice_date": pl.Date, "due_date": pl.Date,
-    "settled": pl.Boolean, "received_cents": pl.Int64, "pending_cents": pl.Int64,
-    "related_refs": pl.String, "related_payment_ids": pl.String, "days_apart": pl.Int64,
-}
-
-
 def _to_schema(rows: pl.DataFrame) -> pl.DataFrame:
     """The PASS1 columns, in order."""
     columns = {
@@ -637,5 +628,4 @@ def _to_schema(rows: pl.DataFrame) -> pl.DataFrame:
         "related_payment_ids": empty_to_null(pl.col("related_payment_ids")),
         "days_apart": pl.col("days_apart"),
     }
-    rows = _ensure_columns(rows, _LINK_ONLY_COLUMNS)
     return rows.select(**columns).cast(PASS1)
