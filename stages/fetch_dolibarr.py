@@ -261,7 +261,7 @@ def invoices_of_snapshot(folder: Path, window: Window, meta: dict, stream: TextI
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="Fetch the Dolibarr invoices (and customers) a window needs, save them "
-                    "as a JSON snapshot, write the invoices Parquet. DOLIBARR_URL and "
+                    "as a JSON Lines snapshot, write the invoices Parquet. DOLIBARR_URL and "
                     "DOLIBARR_API_KEY come from the environment; with DOLIBARR_SNAPSHOT="
                     "<folder> a saved snapshot is read instead of the network.")
     parser.add_argument("--from", dest="date_from", required=True,

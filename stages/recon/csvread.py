@@ -235,8 +235,7 @@ def read_strings(export: Export) -> pl.DataFrame:
     except pl.exceptions.PolarsError as exc:
         if "utf-8" in str(exc).lower() and export.encoding == "utf-8":
             # The header was valid UTF-8 but a later byte is not: a Windows-1252 file.
-            return read_strings(Export(path, export.kind, export.columns,
-                                       export.header_lines, "cp1252"))
+            return read_strings(replace(export, encoding="cp1252"))
         raise _locate_bad_record(export) or InputError(
             f"not readable as CSV ({str(exc).splitlines()[0]})", file=path) from None
     if export.encoding == "cp1252":
@@ -262,13 +261,11 @@ def _source(export: Export) -> Path | bytes:
     lets it map the file and parse it on every core.
     """
     path = export.path
+    if _holds_nul(path):
+        raise InputError("binary content, not a CSV text file", file=path)
     if export.encoding == "utf-8":
-        if _holds_nul(path):
-            raise InputError("binary content, not a CSV text file", file=path)
         return path
     raw = path.read_bytes()
-    if b"\x00" in raw:
-        raise InputError("binary content, not a CSV text file", file=path)
     if raw.startswith(UTF8_BOM):
         raise InputError("starts with a UTF-8 byte order mark but is not valid UTF-8",
                          file=path)
@@ -287,7 +284,7 @@ def _body_text(export: Export) -> str:
     """The whole file as text without BOM (for the slow error paths only)."""
     raw = export.path.read_bytes()
     raw = raw[len(UTF8_BOM):] if raw.startswith(UTF8_BOM) else raw
-    return raw.decode("utf-8") if export.encoding == "utf-8" else raw.decode("cp1252")
+    return raw.decode("utf-8") if export.encoding == "utf-8" else _decode_cp1252(raw, export.path)
 
 
 def _count(source: Path | bytes, char: str, quoted: bool) -> int:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import os
+from codecs import BOM_UTF8 as BOM
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -56,10 +57,9 @@ DECIMAL = r"^-?\d{1,15}(?:\.\d+)?$"
 SECONDS_PER_DAY = 86_400
 AMOUNT = pl.Decimal(38, 8)  # Dolibarr stores amounts with 8 decimals
 UNITS_PER_CENT = 10 ** (AMOUNT.scale - 2)
-BOM = b"\xef\xbb\xbf"
 
 
-# --- reading JSON arrays -----------------------------------------------------------------------
+# --- reading snapshot files (JSON Lines, or JSON arrays) -----------------------------------------------------------------------
 
 def snapshot_file(folder: Path, name: str) -> Path:
     """The snapshot's `name` file: as fetch_dolibarr writes it (JSON Lines), else the JSON
@@ -98,15 +98,19 @@ def read_objects(path: str | Path, keys: tuple[str, ...],
     return _read_ndjson(lines, keys, integers), None
 
 
+def _has_bom(path: Path) -> bool:
+    """Whether a file starts with a UTF-8 byte order mark (one edited by hand)."""
+    with path.open("rb") as handle:
+        return handle.read(len(BOM)) == BOM
+
+
 def _read_json_lines(path: Path, keys: tuple[str, ...], integers: tuple[str, ...]) -> pl.DataFrame:
     """A JSON Lines file, read by polars from the file itself; the first line that is not
     a JSON object is named when it fails."""
     if path.stat().st_size == 0:
         return pl.DataFrame(schema={key: pl.String for key in keys})
-    with path.open("rb") as handle:
-        has_bom = handle.read(len(BOM)) == BOM  # a file edited by hand
     try:
-        return _read_ndjson(path.read_bytes()[len(BOM):] if has_bom else path,
+        return _read_ndjson(path.read_bytes()[len(BOM):] if _has_bom(path) else path,
                             keys, integers)
     except pl.exceptions.PolarsError as exc:
         reason = str(exc).splitlines()[0]
@@ -143,9 +147,9 @@ def _object_lines(path: Path) -> bytes | None:
     Only the objects are read (cutting them out of the whole file would copy it once more)
     and the replacement keeps the length (CPython then copies once and patches in place:
     a third faster than dropping the comma)."""
+    start = len(BOM) if _has_bom(path) else 0
     with path.open("rb") as handle:
         size = os.fstat(handle.fileno()).st_size
-        start = len(BOM) if handle.read(len(BOM)) == BOM else 0
         handle.seek(start)
         if handle.read(3) != b"[\n{":
             return None

@@ -47,11 +47,9 @@ def write_text(text: str, path: str | Path) -> None:
 
 def read_parquet(path: str | Path, schema: dict | None = None) -> pl.DataFrame:
     """Read a stage output; a missing file or a schema that drifted is an InputError."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError("file not found (run the stage that writes it first)", file=path)
-    df = pl.read_parquet(path)
-    return conform(df, schema, str(path)) if schema is not None else df
+    if schema is not None:
+        return scan_parquet(path, schema).collect()
+    return pl.read_parquet(_existing(path))
 
 
 def read_columns(path: str | Path, schema: dict, columns: tuple[str, ...]) -> pl.DataFrame:
@@ -60,12 +58,18 @@ def read_columns(path: str | Path, schema: dict, columns: tuple[str, ...]) -> pl
 
 
 def scan_parquet(path: str | Path, schema: dict) -> pl.LazyFrame:
-    """A stage output to stream (read as it is used), checked like read_parquet first."""
+    """A stage output as a lazy frame (only the schema's columns are read, filters are
+    pushed into the read), its columns and types checked first."""
+    path = _existing(path)
+    conform(pl.DataFrame(schema=pl.read_parquet_schema(path)), schema, str(path))
+    return pl.scan_parquet(path).select(list(schema)).cast(schema)
+
+
+def _existing(path: str | Path) -> Path:
     path = Path(path)
     if not path.is_file():
         raise InputError("file not found (run the stage that writes it first)", file=path)
-    conform(pl.DataFrame(schema=pl.read_parquet_schema(path)), schema, str(path))
-    return pl.scan_parquet(path).select(list(schema)).cast(schema)
+    return path
 
 
 def conform(df: pl.DataFrame, schema: dict, name: str) -> pl.DataFrame:
