@@ -29,8 +29,8 @@ RECONCILIATION_PAYOUT_TOLERANCE ?=
 CONFIRM ?=
 PYTEST_ARGS ?=
 PYTHON ?= python3
-# Stages that do not depend on each other run at once (parsers and fetch, passes 2 and 3),
-# one per core, unless make was given -j itself.
+# Stages that do not depend on each other run at once (parsers and fetch, pass 3 beside
+# pass 1), one per core, unless make was given -j itself.
 JOBS ?= $(shell nproc 2>/dev/null || echo 1)
 parallel = $(if $(findstring -j,$(MAKEFLAGS)),,-j$(JOBS)) --output-sync=target
 
@@ -79,7 +79,7 @@ stamp = $(shell mkdir -p $(INTERIM_DIR) && h=$$(printf '%s' '$(2)' | sha256sum |
   { [ "$$(cat $(1) 2>/dev/null)" = "$$h" ] || echo "$$h" > $(1); } && echo $(1))
 SOURCE_STAMP := $(if $(FROM),$(call stamp,$(INTERIM_DIR)/source_$(WINDOW).stamp,$(DOLIBARR_URL)|$(DOLIBARR_SNAPSHOT)))
 TOLERANCE_STAMP := $(if $(FROM),$(call stamp,$(INTERIM_DIR)/tolerances.stamp,$(RECONCILIATION_DATE_TOLERANCE)|$(RECONCILIATION_PAYOUT_TOLERANCE)))
-SNAPSHOT_INPUTS := $(if $(DOLIBARR_SNAPSHOT),$(wildcard $(DOLIBARR_SNAPSHOT)/*.json))
+SNAPSHOT_INPUTS := $(if $(DOLIBARR_SNAPSHOT),$(wildcard $(DOLIBARR_SNAPSHOT)/*.json $(DOLIBARR_SNAPSHOT)/*.jsonl))
 
 need_window = $(if $(and $(FROM),$(TO)),,$(error Set the window: make $@ FROM=YYYY-MM-DD TO=YYYY-MM-DD))
 

@@ -129,11 +129,6 @@ GC_PAYMENT_COLUMNS = [
     "customers.country_code", "customers.language", "customers.swedish_identity_number",
     "customers.active_mandates", "transaction_fee_tax",
 ]
-GC_PAYOUT_COLUMNS = [
-    "id", "amount", "currency", "created_at", "reference", "status", "arrival_date",
-    "transaction_fee_debit", "transaction_fee_credit", "app_fee_debit", "app_fee_credit",
-    "total_payment_amount", "links.creditor_bank_account", "links.creditor",
-]
 GC_BREAKDOWN_COLUMNS = [
     "customers.id", "customers.given_name", "customers.family_name",
     "customers.company_name", "customers.email", "resources.type",
@@ -685,13 +680,6 @@ def make_bank(draws: Draws, payouts: pl.DataFrame, customers: pl.DataFrame, coun
     return lines.with_columns(balance_cents=running + opening)
 
 
-BANK_LINE = {
-    "operation_day": pl.Int64, "value_day": pl.Int64, "transaction_type": pl.String,
-    "personal": pl.Boolean, "amount_cents": pl.Int64, "label": pl.String,
-    "counterparty": pl.String,
-}
-
-
 def payout_credits(draws: Draws, payouts: pl.DataFrame) -> pl.DataFrame:
     """Paid payouts as bank credits: 97 % arrive, some a day late, some without the reference."""
     paid = payouts.filter(pl.col("status") == "paid")
@@ -959,7 +947,7 @@ def write_snapshot(invoices: pl.DataFrame, customers: pl.DataFrame, folder: Path
 
 
 # --- the whole month ---------------------------------------------------------------------
-def generate(count: int, seed: int, folder: Path, breakdown: bool = True) -> dict:
+def generate(count: int, seed: int, folder: Path) -> dict:
     """Write the month for `count` invoices into `folder`; return its manifest (row counts)."""
     draws = Draws(seed)
     customers = make_customers(draws, max(10, count // 5))
@@ -979,15 +967,14 @@ def generate(count: int, seed: int, folder: Path, breakdown: bool = True) -> dic
     shine.mkdir(parents=True)
     write_gc_payments(payments, customers, gocardless / "payments_index-export-EXBENCH.csv")
     write_gc_payouts(payouts, gocardless / "payouts_index-export-EXBENCH.csv")
-    if breakdown:
-        write_gc_breakdown(items, payments, payouts, customers, gocardless / "payout_transactions-export-EXBENCH.csv")
+    write_gc_breakdown(items, payments, payouts, customers, gocardless / "payout_transactions-export-EXBENCH.csv")
     last_bank_day = EXPORT_DATE - timedelta(days=1)
     write_shine(bank, shine / f"BQ_{FIRST_INVOICE_DATE.isoformat()}_{last_bank_day.isoformat()}.csv")
     write_snapshot(invoices, customers, folder / "dolibarr")
-    return manifest(count, seed, breakdown, invoices, customers, payments, payouts, items, bank)
+    return manifest(count, seed, invoices, customers, payments, payouts, items, bank)
 
 
-def manifest(count, seed, breakdown, invoices, customers, payments, payouts, items, bank) -> dict:
+def manifest(count, seed, invoices, customers, payments, payouts, items, bank) -> dict:
     tally = lambda frame, column: dict(sorted(frame[column].value_counts().iter_rows()))  # noqa: E731
     return {
         "invoices_requested": count,
@@ -999,7 +986,7 @@ def manifest(count, seed, breakdown, invoices, customers, payments, payouts, ite
             "thirdparties": customers.height,
             "payments": payments.height,
             "payouts": payouts.height,
-            "payout_items": items.height if breakdown else 0,
+            "payout_items": items.height,
             "bank_lines": bank.height,
         },
         "invoice_kinds": tally(invoices, "kind"),
@@ -1010,12 +997,12 @@ def manifest(count, seed, breakdown, invoices, customers, payments, payouts, ite
     }
 
 
-def build(count: int, seed: int, folder: Path, breakdown: bool = True) -> dict:
+def build(count: int, seed: int, folder: Path) -> dict:
     """Generate into a sibling folder and rename it into place, so a cache is never half-written."""
     partial = folder.with_name(folder.name + ".partial")
     if partial.exists():
         shutil.rmtree(partial)
-    result = generate(count, seed, partial, breakdown)
+    result = generate(count, seed, partial)
     (partial / "manifest.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     if folder.exists():
         shutil.rmtree(folder)
@@ -1029,11 +1016,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="invoices and payments; payouts are a tenth, bank lines as many (default 1,000,000)")
     parser.add_argument("--seed", type=int, default=SEED, help=f"random seed (default {SEED})")
     parser.add_argument("--out", type=Path, required=True, help="folder to write (replaced if present)")
-    parser.add_argument("--no-breakdown", action="store_true", help="leave out the payout breakdown export")
     args = parser.parse_args(argv)
     if args.invoices < 100:
         parser.error("--invoices must be at least 100")
-    result = build(args.invoices, args.seed, args.out, breakdown=not args.no_breakdown)
+    result = build(args.invoices, args.seed, args.out)
     print(json.dumps(result["rows"]))
     return 0
 

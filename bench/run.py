@@ -160,8 +160,10 @@ def count_rows(path: Path) -> int | None:
 
 def prepare_data(out: Path, invoices: int, seed: int) -> tuple[Path, dict, float | None]:
     """The cached month for this size and seed, generated (in its own process) if missing."""
-    # The generator's own hash is part of the cache key: a changed generator regenerates.
-    version = hashlib.sha256((ROOT / "bench" / "generate.py").read_bytes()).hexdigest()[:8]
+    # The generator's hash is part of the cache key, with the snapshot properties it takes
+    # from recon/invoices.py: a change to either regenerates.
+    sources = (ROOT / "bench" / "generate.py", ROOT / "stages" / "recon" / "invoices.py")
+    version = hashlib.sha256(b"".join(p.read_bytes() for p in sources)).hexdigest()[:8]
     data = out / "data" / f"{invoices}-{seed}-{version}"
     manifest = data / "manifest.json"
     seconds = None

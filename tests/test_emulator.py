@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -447,12 +448,15 @@ def test_drop_after_write_records_then_closes_without_answer(api, dolibarr):
 
 
 def test_concurrent_requests_are_served_in_parallel(dolibarr):
-    """With a delay, four requests in flight all succeed (the server is threaded)."""
-    dolibarr.delay = 0.05
+    """With a delay, four requests in flight all succeed, in about the time of one (the
+    server is threaded; one at a time they would take four delays)."""
+    dolibarr.delay = 0.2
     url = dolibarr.url + "/api/index.php/invoices"
+    started = time.monotonic()
     with ThreadPoolExecutor(4) as pool:
         pages = list(pool.map(lambda p: requests.get(url, params={"limit": 8, "page": p, "properties": "id"},
                                                      headers={"DOLAPIKEY": "test-key"}, timeout=5).json(), range(4)))
+    assert time.monotonic() - started < 3 * dolibarr.delay
     assert [row["id"] for page in pages for row in page] == ALL_IDS
 
 
