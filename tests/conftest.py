@@ -3,28 +3,41 @@
 `dolibarr`: a started Dolibarr emulator on a private copy of the demo dataset
 (demo/dolibarr), accepting the API key "test-key"; stopped after the test.
 
+`emu`: the same, accepting fix_helpers.KEY, and the environment `make fix` reads pointing
+at it. `data`: tests/data, each file copied on first use.
+
 `one_answer_server`: a factory of tiny HTTP servers on 127.0.0.1 that answer every GET
 with the same status and body (what the emulator never sends); call it with
 (status, body, content_type) to get a server's URL; all are stopped after the test.
 """
-import shutil
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
 
-from emulator import DolibarrEmulator
-
-DEMO_DOLIBARR = Path(__file__).resolve().parents[1] / "demo" / "dolibarr"
+from emulated import start_emulator
+from fix_helpers import KEY, use_emulator
 
 
 @pytest.fixture
 def dolibarr(tmp_path):
-    data = tmp_path / "dolibarr"
-    shutil.copytree(DEMO_DOLIBARR, data)
-    with DolibarrEmulator(data, api_key="test-key") as emulator:
-        yield emulator
+    emulator = start_emulator(tmp_path, api_key="test-key")
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture
+def emu(tmp_path, monkeypatch):
+    emulator = start_emulator(tmp_path, api_key=KEY)
+    use_emulator(monkeypatch, emulator)
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture
+def data(lazy_shared_datadir):
+    """tests/data, each file copied on first use (the whole folder is 2 MB of samples)."""
+    return lazy_shared_datadir
 
 
 @pytest.fixture

@@ -1,22 +1,21 @@
 """make fix: the plan from pass 1, the live checks, the confirmation, and the whole run
 against the Dolibarr emulator on the demo data (GROUND_TRUTH.md fix candidates)."""
-import io
 import json
-import shutil
 import subprocess
 import sys
 from datetime import date
 from pathlib import Path
 
-import polars as pl
 import pytest
-import yaml
 
 import fix
 from recon.fixplan import Allocation, plan_payments
-from recon.errors import StageError
 from recon.io import write_parquet
 from recon.schemas import PASS1
+
+from emulated import start_emulator
+from fix_helpers import (KEY, FakeStdin, a_row, demo_pass1, frame, journal_lines, posts, run_fix,
+                         use_emulator, write_config)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -31,31 +30,6 @@ STRONG = [
     ("FA2602-0005", "PM00025YVH5HE2", 8990),
 ]
 SOFT = ("FA2601-0010", "PM00012J9FQK87", 6000)
-
-
-@pytest.fixture
-def data(lazy_shared_datadir):
-    """tests/data, each file copied on first use (the whole folder is 2 MB of samples)."""
-    return lazy_shared_datadir
-
-
-def demo_pass1(data) -> pl.DataFrame:
-    return pl.read_csv(data / "fix" / "pass1_demo.csv", schema=PASS1)
-
-
-def a_row(**changes) -> dict:
-    """One GC_PAID_DOLIBARR_OPEN row (P04 on FA2601-0004), with changes."""
-    row = dict(flag="GC_PAID_DOLIBARR_OPEN", match_type="ref_exact",
-               gc_payment_id="PM000044QD929V", payment_status="paid_out", amount_cents=8990,
-               charge_date=date(2026, 1, 9), payout_id="PO000AFYT4CF04",
-               customer_name="Jérôme Nguyen", invoice_id=4, invoice_ref="FA2601-0004",
-               invoice_customer_name="Nguyen Jérôme", invoice_total_cents=8990,
-               invoice_remaining_cents=8990, invoice_date=date(2026, 1, 5), evidence="test")
-    return row | changes
-
-
-def frame(*rows) -> pl.DataFrame:
-    return pl.DataFrame(list(rows), schema=PASS1)
 
 
 def planned(plan) -> list[tuple]:
@@ -244,15 +218,6 @@ def test_money_is_printed_from_cents():
         "1200.00", "0.05", "89.90", "-200.00"]
 
 
-class FakeStdin(io.StringIO):
-    def __init__(self, text, tty):
-        super().__init__(text)
-        self.tty = tty
-
-    def isatty(self):
-        return self.tty
-
-
 @pytest.mark.parametrize("flag, text, tty, expected", [
     ("yes", "", False, True),
     ("no", "yes\n", True, False),
@@ -317,77 +282,6 @@ def test_help_works():
 
 
 # --- the whole run against the emulator (a real HTTP server on 127.0.0.1) -------------------
-
-# A key that could not hide inside ordinary text, to prove it leaks nowhere.
-KEY = "wk-5f3a9c1e-secret-write-key"
-DEMO_DOLIBARR = ROOT / "demo" / "dolibarr"
-
-
-def start_emulator(tmp_path, statuses=None, timezone="UTC"):
-    """The demo Dolibarr on a private copy; `statuses` = {ref: status} set before starting."""
-    from emulator import DolibarrEmulator
-    data = tmp_path / "dolibarr"
-    shutil.copytree(DEMO_DOLIBARR, data)
-    if statuses:
-        invoices = json.loads((data / "invoices.json").read_text())
-        for invoice in invoices:
-            if invoice["ref"] in statuses:
-                invoice["status"] = invoice["statut"] = statuses[invoice["ref"]]
-        (data / "invoices.json").write_text(json.dumps(invoices))
-    emulator = DolibarrEmulator(data, api_key=KEY, timezone=timezone)
-    emulator.start()
-    return emulator
-
-
-@pytest.fixture
-def emu(tmp_path, monkeypatch):
-    emulator = start_emulator(tmp_path)
-    use_emulator(monkeypatch, emulator)
-    yield emulator
-    emulator.stop()
-
-
-def use_emulator(monkeypatch, emulator, key=KEY):
-    monkeypatch.setenv("DOLIBARR_URL", emulator.url)
-    monkeypatch.setenv("DOLIBARR_WRITE_API_KEY", key)
-    for name in ("DOLIBARR_API_KEY", "DOLIBARR_GC_PAYMENT_ID", "DOLIBARR_BANK_ACCOUNT_ID"):
-        monkeypatch.delenv(name, raising=False)
-
-
-def write_config(tmp_path, **fix_settings) -> Path:
-    """config.yaml with no retry backoff (tests wait for nothing) and fix settings changed."""
-    config = yaml.safe_load((ROOT / "config.yaml").read_text())
-    config["dolibarr"]["retry_backoff_seconds"] = 0
-    config["fix"].update(fix_settings)
-    path = tmp_path / "config.yaml"
-    path.write_text(yaml.safe_dump(config))
-    return path
-
-
-def run_fix(tmp_path, pass1, confirm="yes", config=None, stdin=None) -> int:
-    """fix.py's main in-process, exit status as recon.errors.run would give it."""
-    path = tmp_path / "interim" / "pass1.parquet"
-    write_parquet(pass1, path, PASS1)
-    argv = ["--pass1", str(path), "--config", str(config or write_config(tmp_path)),
-            "--journal", str(tmp_path / "tmp" / "fix_journal.jsonl"),
-            "--written-stamp", str(tmp_path / "tmp" / "dolibarr_written.stamp")]
-    if confirm is not None:
-        argv += ["--confirm", confirm]
-    try:
-        return fix.main(argv, stdin=stdin or FakeStdin("", tty=False))
-    except StageError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-
-
-def journal_lines(tmp_path) -> list[dict]:
-    path = tmp_path / "tmp" / "fix_journal.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
-
-
-def posts(emulator) -> list[str]:
-    return [path for method, path, _ in emulator.requests if method == "POST"]
-
 
 def recorded(emulator, invoice_id) -> list[tuple]:
     return [(p["num"], p["amount"], p["date"]) for p in emulator.payments(invoice_id)]
@@ -473,7 +367,7 @@ def test_soft_matches_are_written_only_when_config_allows(tmp_path, emu, data):
 
 
 def test_the_charge_date_is_kept_on_a_server_west_of_utc(tmp_path, monkeypatch):
-    emulator = start_emulator(tmp_path, timezone="America/Los_Angeles")
+    emulator = start_emulator(tmp_path, KEY, timezone="America/Los_Angeles")
     use_emulator(monkeypatch, emulator)
     try:
         assert run_fix(tmp_path, frame(a_row())) == 0

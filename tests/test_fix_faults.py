@@ -7,8 +7,10 @@ import fix
 from recon.dolibarr import BadRequestError, WriteOutcomeUnknown
 from recon.fixplan import plan_payments
 from recon.journal import Journal
-from test_fix import (KEY, a_row, data, demo_pass1, emu, frame, journal_lines,  # noqa: F401
-                      posts, run_fix, start_emulator, use_emulator)
+
+from emulated import start_emulator
+from fix_helpers import (KEY, a_row, demo_pass1, frame, journal_lines, posts, run_fix,
+                         use_emulator)
 
 P04 = plan_payments(frame(a_row())).payments[0]  # 89.90 on FA2601-0004 (invoice id 4)
 
@@ -77,7 +79,7 @@ def test_killed_after_the_intent_but_before_the_post_the_rerun_posts_it_once(
 
 def test_draft_abandoned_and_already_paid_invoices_at_write_time_are_skipped(
         tmp_path, monkeypatch, capsys, data):
-    emulator = start_emulator(tmp_path, statuses={"FA2601-0004": "0", "FA2601-0013": "3"})
+    emulator = start_emulator(tmp_path, KEY, statuses={"FA2601-0004": "0", "FA2601-0013": "3"})
     use_emulator(monkeypatch, emulator)
     try:
         # FA2601-0017 was paid by another means since the snapshot.
