@@ -26,6 +26,7 @@ from pathlib import Path
 import polars as pl
 
 from recon.errors import run
+from recon.flags import ACTIONS, FLAG_ORDER
 from recon.io import atomic_path, read_parquet, write_text
 from recon.match_common import CHARGED_BACK, FAILED, eur, fmt, parse_window, state_group
 from recon.match_payments import MULTI
@@ -44,29 +45,6 @@ PAYOUTS_COLUMNS = [
     "flag", "explanation",
 ]
 
-# Every flag, in the order the summary lists them, and what needs a human (with why).
-FLAG_ORDER = [
-    "MATCHED", "GC_PAID_DOLIBARR_OPEN", "GC_PARTIAL", "GC_PENDING", "GC_FAILED", "GC_RETRIED",
-    "GC_CHARGED_BACK", "AMOUNT_MISMATCH", "AMBIGUOUS", "GC_UNMATCHED", "DOLIBARR_OPEN_NO_GC",
-    "EXCLUDED_CREDIT_NOTE", "EXCLUDED_DRAFT", "EXCLUDED_ABANDONED", "EXCLUDED_OTHER",
-    "PAYOUT_MATCHED", "PAYOUT_AMOUNT_MISMATCH", "PAYOUT_NOT_IN_BANK", "BANK_CREDIT_UNMATCHED",
-    "FEES_MISMATCH",
-]
-ACTIONS = {
-    "GC_PAID_DOLIBARR_OPEN": "collected by GoCardless, still open in Dolibarr: record the "
-                             "payment (`make fix` records the reference matches; [soft] and "
-                             "[multi_invoice] ones only if config.yaml's fix: section allows)",
-    "AMOUNT_MISMATCH": "the amounts disagree: check the invoice, record by hand",
-    "AMBIGUOUS": "several candidates tie: decide by hand",
-    "GC_UNMATCHED": "a GoCardless payment with no invoice: find its invoice",
-    "GC_CHARGED_BACK": "money taken back while Dolibarr shows the invoice paid",
-    "GC_FAILED": "the collection failed or was cancelled: the invoice is still unpaid",
-    "DOLIBARR_OPEN_NO_GC": "open invoice with no GoCardless payment",
-    "PAYOUT_NOT_IN_BANK": "payout not (yet) on the bank account",
-    "PAYOUT_AMOUNT_MISMATCH": "the bank line differs from the payout's net",
-    "BANK_CREDIT_UNMATCHED": "a GoCardless-looking bank credit that no payout explains",
-    "FEES_MISMATCH": "gross - net differs from the export's fees",
-}
 LINES_PER_FLAG = 30
 
 
