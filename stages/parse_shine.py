@@ -99,7 +99,9 @@ def read_lines(export: Export) -> pl.DataFrame:
     check_movement(lines, export)
     if legacy:
         lines = lines.with_columns(legacy_ids(lines).alias("bank_transaction_id"))
-    return normalise_iban(lines).drop("debit_cents", "credit_cents")
+    # Shine keeps euro accounts only: every amount is in EUR.
+    return (normalise_iban(lines).drop("debit_cents", "credit_cents")
+            .with_columns(currency=pl.lit("EUR")))
 
 
 def normalise_iban(lines: pl.DataFrame) -> pl.DataFrame:

@@ -54,7 +54,7 @@ def test_every_line_to_the_cent(formats, tmp_path):
     assert first == {
         "bank_transaction_id": "51822d25-9d93-4632-8347-44e65c4c6f8d",
         "operation_date": dt.date(2026, 1, 2), "value_date": dt.date(2026, 1, 2), "iban": IBAN,
-        "transaction_type": "Virement", "personal": False, "amount_cents": -948,
+        "transaction_type": "Virement", "personal": False, "amount_cents": -948, "currency": "EUR",
         "balance_cents": 840289, "label": "Abonnement Shine - 2 janvier", "counterparty": "Shine",
         "comment": None, "source_file": "BQ_2026-01-01_2026-02-01.csv", "source_line": 2}
     ovh = bank.row(3, named=True)

@@ -20,6 +20,16 @@ CHARGED_BACK_STATES = ("charged_back",)
 
 RECEIVED, PENDING, FAILED, CHARGED_BACK = "received", "pending", "failed", "charged_back"
 
+# An invoice without multicurrency_code (Dolibarr's multicurrency module off) is in the
+# company's currency; amounts are only ever compared in one currency.
+COMPANY_CURRENCY = "EUR"
+
+
+def currency_code(code: pl.Expr) -> pl.Expr:
+    """An ISO 4217 code as compared: trimmed, upper case, the company's when missing."""
+    code = code.str.strip_chars().str.to_uppercase()
+    return pl.when(code.is_null() | (code == "")).then(pl.lit(COMPANY_CURRENCY)).otherwise(code)
+
 
 _STATE_OF = {
     **{s: RECEIVED for s in RECEIVED_STATES}, **{s: FAILED for s in FAILED_STATES},

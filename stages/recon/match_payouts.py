@@ -36,8 +36,8 @@ from datetime import date
 
 import polars as pl
 
-from recon.match_common import (Settings, days_text, empty_to_null, eur, fmt, plural,
-                                signed_eur)
+from recon.match_common import (Settings, currency_code, days_text, empty_to_null, eur, fmt,
+                                plural, signed_eur)
 from recon.schemas import PASS3
 
 BY_REFERENCE, BY_AMOUNT_DATE, NONE = "reference_in_label", "amount_date", "none"
@@ -47,7 +47,7 @@ BANK_CREDIT_UNMATCHED, FEES_MISMATCH = "BANK_CREDIT_UNMATCHED", "FEES_MISMATCH"
 # What the pass reads of the payments and bank lines (the other columns are never looked at).
 PAYMENT_COLUMNS = ("gc_payment_id", "payout_id", "amount_cents", "description")
 BANK_COLUMNS = ("bank_transaction_id", "operation_date", "personal", "amount_cents", "label",
-                "counterparty")
+                "counterparty", "currency")
 # Of the breakdown, only the debits and the fees given back are ever shown: pass3.py reads
 # just those lines (a few percent of them) and these columns.
 ITEM_COLUMNS = ("payout_id", "resource_type", "gc_payment_id", "description", "status",
@@ -76,6 +76,7 @@ def prepare_payouts(payouts: pl.DataFrame, payments: pl.DataFrame) -> pl.DataFra
             created_date=pl.col("created_at").dt.date(),
             ref_key=empty_to_null(pl.col("reference")).str.to_uppercase(),
             payout_status=pl.col("status"),
+            currency=currency_code(pl.col("currency")),
         )
         .with_columns(deducted_cents=pl.col("gross_cents") - pl.col("net_cents"))
     )
@@ -87,7 +88,7 @@ def bank_credits(bank: pl.DataFrame, settings: Settings) -> pl.DataFrame:
                          ignore_nulls=True).str.to_uppercase()
     return (
         bank.filter((pl.col("amount_cents") > 0) & ~pl.col("personal").fill_null(False))
-        .with_columns(text=text)
+        .with_columns(text=text, currency=currency_code(pl.col("currency")))
         .with_columns(
             gocardless_looking=pl.col("text").str.contains(settings.gocardless_label.upper(),
                                                            literal=True),
@@ -137,8 +138,11 @@ def _reference_pairs(payouts: pl.DataFrame, credits: pl.DataFrame) -> pl.DataFra
     )
     hits = hits.select("payout_id", "ref_key", texts["text"][hits["text_no"]])
     hits = hits.filter(_holds_whole_word(hits))
-    return hits.join(credits.select("text", "bank_transaction_id"), on="text").select(
-        "payout_id", "bank_transaction_id")
+    # A payout is only ever matched to a bank line in its own currency.
+    return (hits.join(credits.select("text", "bank_transaction_id", "currency"), on="text")
+            .join(payouts.select("payout_id", "currency"), on=["payout_id", "currency"],
+                  how="semi")
+            .select("payout_id", "bank_transaction_id"))
 
 
 def _holds_whole_word(hits: pl.DataFrame) -> pl.Series:
@@ -165,10 +169,11 @@ def _amount_date_pairs(payouts: pl.DataFrame, credits: pl.DataFrame,
     candidates = payouts.filter(
         pl.col("arrival_date").is_not_null() & (pl.col("payout_status") != "bounced"))
     pairs = (
-        candidates.select("payout_id", "net_cents", "arrival_date")
+        candidates.select("payout_id", "net_cents", "arrival_date", "currency")
         .join(credits.filter(~pl.col("names_invoice"))
-              .select("bank_transaction_id", "amount_cents", "operation_date", "gocardless_looking"),
-              left_on="net_cents", right_on="amount_cents")
+              .select("bank_transaction_id", "amount_cents", "operation_date", "gocardless_looking",
+                      "currency"),
+              left_on=["net_cents", "currency"], right_on=["amount_cents", "currency"])
         .filter((pl.col("operation_date") - pl.col("arrival_date")).dt.total_days().abs()
                 <= tolerance)
         .with_columns(tier=pl.when("gocardless_looking").then(0).otherwise(1))

@@ -78,6 +78,7 @@ BANK = {
     "transaction_type": Str,
     "personal": Bool,
     "amount_cents": Int,  # signed: credit - debit
+    "currency": Str,  # ISO 4217 code of amount_cents
     "balance_cents": Int,
     "label": Str,
     "counterparty": Str,
@@ -138,6 +139,7 @@ PASS1 = {
     "related_refs": Str,  # multi_invoice: every invoice of the payment, joined with ';'
     "related_payment_ids": Str,  # other payments of this invoice (retries, instalments), ';'
     "days_apart": Int,  # soft matches: charge date to the invoice (or due) date
+    "currency": Str,  # the payment's currency (ISO 4217)
 }
 
 # pass2 -> interim/pass2_<FROM>_<TO>.parquet: the Dolibarr invoices pass 1 says nothing

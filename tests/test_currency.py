@@ -1,0 +1,97 @@
+"""Issue 10 item 2: an amount is only ever compared with one in the same currency.
+
+Pass 1 (payment <-> invoice: the invoice's multicurrency_code, else the company's EUR) and
+pass 3 (payout <-> bank line), on small frames; the whole chain through the stage scripts
+is in tests/test_bad_inputs.py (case `usd_payment_names_eur_invoice`).
+"""
+import polars as pl
+
+from matching_frames import (FROM, SETTINGS, TO, bank, by_payment, invoices, payments,
+                             payout_items, payouts)
+from recon.fixplan import plan_payments
+from recon.match_payments import match_payments
+from recon.match_payouts import match_payouts
+from recon.schemas import PASS1, PASS3
+
+
+def pass1(pays, invs):
+    out = match_payments(pays, invs, SETTINGS, FROM, TO)
+    assert out.schema == pl.Schema(PASS1)
+    return out
+
+
+def test_a_usd_payment_naming_a_eur_invoice_is_a_currency_mismatch_never_a_fix_candidate():
+    out = pass1(payments({"description": "Facture FA2601-0001", "currency": "USD",
+                          "amount_cents": 21540}),
+                invoices({"total_cents": 21540, "remaining_cents": 21540}))
+    row = out.row(0, named=True)
+    assert (row["flag"], row["match_type"], row["invoice_ref"], row["currency"]) == (
+        "CURRENCY_MISMATCH", "ref_in_description", "FA2601-0001", "USD")
+    assert ("payment in USD, invoice in EUR: amounts in different currencies are never "
+            "compared") in row["evidence"]
+    # Nothing received counts towards the invoice, and the fix plan never takes it.
+    assert row["invoice_received_cents"] == 0
+    assert plan_payments(out).payments == []
+
+
+def test_an_invoice_without_multicurrency_code_is_in_the_company_currency():
+    out = pass1(payments({"description": "FA2601-0001", "currency": "eur"}),
+                invoices({"currency": None}))
+    assert (out["flag"][0], out["currency"][0]) == ("GC_PAID_DOLIBARR_OPEN", "EUR")
+    out = pass1(payments({"description": "FA2601-0001", "currency": "GBP"}),
+                invoices({"currency": None}))
+    assert out["flag"][0] == "CURRENCY_MISMATCH"
+    assert "payment in GBP, invoice in EUR" in out["evidence"][0]
+
+
+def test_a_usd_invoice_paid_in_usd_is_compared_as_usual():
+    out = pass1(payments({"description": "FA2601-0001", "currency": "USD"}),
+                invoices({"currency": "USD"}))
+    assert out["flag"][0] == "GC_PAID_DOLIBARR_OPEN"
+
+
+def test_a_foreign_payment_does_not_count_in_its_invoice_instalments():
+    """A EUR instalment and a USD one on one EUR invoice: only the EUR one counts."""
+    out = by_payment(pass1(
+        payments({"description": "FA2601-0001", "amount_cents": 5000},
+                 {"description": "FA2601-0001", "amount_cents": 5000, "currency": "USD"}),
+        invoices({})))
+    assert out["PM0001"]["flag"] == "AMOUNT_MISMATCH"  # 50.00 EUR of 100.00 left to pay
+    assert out["PM0001"]["invoice_received_cents"] == 5000
+    assert out["PM0002"]["flag"] == "CURRENCY_MISMATCH"
+
+
+def test_a_multi_invoice_payment_in_another_currency_is_never_summed():
+    out = pass1(payments({"description": "FA2601-0001, FA2601-0002", "amount_cents": 20000,
+                          "currency": "CHF"}),
+                invoices({}, {}))
+    row = out.row(0, named=True)
+    assert (row["flag"], row["match_type"], row["invoice_ref"]) == (
+        "CURRENCY_MISMATCH", "multi_invoice", "FA2601-0001;FA2601-0002")
+    assert ("FA2601-0001, FA2601-0002 in EUR but the payment in CHF: amounts in different "
+            "currencies are never compared") in row["evidence"]
+
+
+def test_the_soft_rule_never_pairs_amounts_of_two_currencies():
+    out = pass1(payments({"description": "abonnement", "currency": "USD"}), invoices({}))
+    assert (out["flag"][0], out["invoice_id"][0]) == ("GC_UNMATCHED", None)
+    out = pass1(payments({"description": "abonnement"}), invoices({}))
+    assert (out["flag"][0], out["match_type"][0]) == ("GC_PAID_DOLIBARR_OPEN", "soft")
+
+
+def pass3(pos, lines):
+    out = match_payouts(pos, payout_items(), payments(), lines, SETTINGS, FROM, TO)
+    assert out.schema == pl.Schema(PASS3)
+    return out
+
+
+def test_a_payout_is_only_matched_to_a_bank_line_in_its_currency():
+    line = {"label": "GOCARDLESS SAS SHOP-REF001", "currency": "EUR"}
+    out = pass3(payouts({"currency": "USD"}), bank(line))
+    payout = out.filter(pl.col("payout_id") == "PO0001").row(0, named=True)
+    assert (payout["flag"], payout["bank_transaction_id"]) == ("PAYOUT_NOT_IN_BANK", None)
+    # by amount and date too
+    out = pass3(payouts({"currency": "USD"}), bank({"currency": "EUR"}))
+    assert out.filter(pl.col("payout_id") == "PO0001")["flag"][0] == "PAYOUT_NOT_IN_BANK"
+    out = pass3(payouts({}), bank(line))
+    assert out["flag"][0] == "PAYOUT_MATCHED"
