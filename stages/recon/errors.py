@@ -46,12 +46,23 @@ class StageError(Exception):
     """A failure outside the input files (network, remote server, configuration)."""
 
 
+def os_error_text(exc: OSError) -> str:
+    """'<path>: <reason>.' for an OSError the system raised on a file or folder."""
+    reason = exc.strerror or type(exc).__name__
+    paths = [str(p) for p in (exc.filename, exc.filename2) if p is not None]
+    where = " -> ".join(paths) + ": " if paths else ""
+    return f"{where}{reason[0].lower() + reason[1:]} ({type(exc).__name__})."
+
+
 def run(main: Callable[[], int | None]) -> None:
     """Call a stage's main(); expected errors become one line on stderr and exit status 2."""
     try:
         code = main()
     except (InputError, StageError) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    except OSError as exc:  # a file or folder the system refused: name it, no traceback
+        print(f"error: {os_error_text(exc)}", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
