@@ -167,8 +167,8 @@ def sniff(path: str | Path) -> Export:
         garbled = _garbled_header(header, missing, encoding)
         if garbled:
             raise InputError(garbled, file=path, line=1, column=missing[0],
-                             expected="the export as downloaded: download it again from "
-                                      "the bank and do not open and save it in another program")
+                             expected="the export as downloaded: download it again and do "
+                                      "not open and save it in another program")
         raise InputError(
             f"required column{'s' if len(missing) > 1 else ''} "
             + ", ".join(repr(c) for c in missing) + f" missing from this {kind.label}",
@@ -201,11 +201,14 @@ def _head(path: Path) -> bytes:
                          expected="a file this user may read (check its permissions)") from None
 
 
-# Encodings a file may really be in when its header does not read right: what a tool that
-# garbled it would have written (tried in this order).
-GARBLING = (("cp1252", "utf-8", "UTF-8 read as Windows-1252 and saved again (double encoded)"),
-            ("utf-8", "mac_roman", "Mac Roman"), ("utf-8", "cp850", "DOS code page 850"),
-            ("cp1252", "mac_roman", "Mac Roman"), ("cp1252", "cp850", "DOS code page 850"))
+# How accents get garbled: (encoding detected, bytes back from the text with, the encoding
+# they really are in, what happened). Tried in this order.
+GARBLING = (
+    ("utf-8", "cp1252", "utf-8",
+     "UTF-8 that a program read as Windows-1252 and saved again as UTF-8 (double encoded)"),
+    ("cp1252", "cp1252", "mac_roman", "Mac Roman (an old Mac program saved it)"),
+    ("cp1252", "cp1252", "cp850", "DOS code page 850"),
+)
 
 
 def _garbled_header(header: list[str], missing: list[str], encoding: str) -> str | None:
@@ -221,17 +224,17 @@ def _garbled_header(header: list[str], missing: list[str], encoding: str) -> str
                     return (f"the header reads {name!r} where {real!r} is expected: its accents "
                             "were lost (replaced by \ufffd) by a program that opened the file "
                             f"in the wrong encoding before it was saved; read as {detected}")
-        for stored, real_encoding, what in GARBLING:
-            if stored != encoding:
+        for detected_as, back_with, real_encoding, what in GARBLING:
+            if detected_as != encoding:
                 continue
             try:
-                fixed = name.encode(stored).decode(real_encoding)
+                fixed = name.encode(back_with).decode(real_encoding)
             except (UnicodeEncodeError, UnicodeDecodeError):
                 continue
             if fixed != name and column_key(fixed) in wanted:
                 return (f"the header reads {name!r} where {wanted[column_key(fixed)]!r} is "
-                        f"expected: the file was detected as {detected} but its accents are "
-                        f"in {what}")
+                        f"expected: read as {detected} (the encoding detected), its accents "
+                        f"are garbled; the file seems to be {what}")
     return None
 
 
@@ -282,9 +285,27 @@ def _decode_cp1252(data: bytes, path: Path) -> str:
     try:
         return data.decode("cp1252")
     except UnicodeDecodeError as exc:
+        guess = _other_encoding(data)
+        seems = f"; it reads as {guess}" if guess else ""
         raise InputError(
-            f"neither UTF-8 nor Windows-1252 (byte 0x{data[exc.start]:02x} at offset {exc.start})",
-            file=path, expected="a CSV export as downloaded (UTF-8 or Windows-1252)") from None
+            f"neither UTF-8 nor Windows-1252 (byte 0x{data[exc.start]:02x} at offset "
+            f"{exc.start}{seems})", file=path, line=data[:exc.start].count(b"\n") + 1,
+            expected="a CSV export as downloaded (UTF-8 or Windows-1252): download it again "
+                     "and do not open and save it in another program") from None
+
+
+def _other_encoding(data: bytes) -> str | None:
+    """The encoding in which the first line is a known export's header, if one is."""
+    first = data.split(b"\n", 1)[0]
+    for encoding, name in (("mac_roman", "Mac Roman"), ("cp850", "DOS code page 850")):
+        try:
+            header = next(csv.reader([first.decode(encoding)], delimiter=";"), [])
+        except UnicodeDecodeError:
+            continue
+        names = {column_key(h) for h in header}
+        if any(all(column_key(c) in names for c in kind.required) for kind in SHINE_KINDS):
+            return name
+    return None
 
 
 def _header_score(header: list[str], kind: Kind) -> float:

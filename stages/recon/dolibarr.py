@@ -465,7 +465,10 @@ def _cut_off_at(response: requests.Response, exc: ValueError) -> int | None:
     """The length of a JSON answer that ends before its document does, else None."""
     text = response.text.rstrip()
     position = getattr(exc, "pos", None)
-    if not text.startswith(("[", "{")) or position is None or position < len(text):
+    # Broken off inside a string (which then runs to the end), or wanting more at the end.
+    runs_to_end = str(getattr(exc, "msg", "")).startswith("Unterminated string")
+    if not text.startswith(("[", "{")) or position is None or \
+            (position < len(text) and not runs_to_end):
         return None
     return len(response.content)
 
