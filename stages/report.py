@@ -143,7 +143,8 @@ def _flag_rows(pass1: pl.DataFrame, pass2: pl.DataFrame, pass3: pl.DataFrame,
     payment_line = pl.concat_str([
         pl.col("invoice_ref").fill_null("(no invoice)"),
         pl.lit(" <- "), pl.col("gc_payment_id"),
-        fmt(" {} EUR {}", eur(pl.col("share_cents")), pl.col("payment_status")),
+        fmt(" {} {} {}", eur(pl.col("share_cents")), pl.col("currency").fill_null("EUR"),
+            pl.col("payment_status")),
         fmt(" ({})", pl.col("customer_name").fill_null("?")),
         pl.when(pl.col("flag") == "AMOUNT_MISMATCH").then(fmt(
             ": invoice {}, {} left to pay", eur(pl.col("invoice_total_cents")),
@@ -170,7 +171,9 @@ def _flag_rows(pass1: pl.DataFrame, pass2: pl.DataFrame, pass3: pl.DataFrame,
     def line(expr: pl.Expr) -> dict:
         return {"line": expr} if with_lines else {}
     return pl.concat([
-        pass1.select("flag", cents="share_cents", **line(payment_line)),
+        # The totals are in EUR: a payment in another currency is counted, not added.
+        pass1.select("flag", cents=pl.when(pl.col("currency").fill_null("EUR") == "EUR")
+                     .then("share_cents"), **line(payment_line)),
         pass2.select("flag", cents=invoice_cents, **line(invoice_line)),
         pass3.select("flag", cents=pl.coalesce("net_cents", "bank_amount_cents"),
                      **line(payout_or_credit_line)),

@@ -4,6 +4,13 @@ Pass 1 (payment <-> invoice: the invoice's multicurrency_code, else the company'
 pass 3 (payout <-> bank line), on small frames; the whole chain through the stage scripts
 is in tests/test_bad_inputs.py (case `usd_payment_names_eur_invoice`).
 """
+import csv
+import io
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
 import polars as pl
 
 from matching_frames import (FROM, SETTINGS, TO, bank, by_payment, invoices, payments,
@@ -95,3 +102,51 @@ def test_a_payout_is_only_matched_to_a_bank_line_in_its_currency():
     assert out.filter(pl.col("payout_id") == "PO0001")["flag"][0] == "PAYOUT_NOT_IN_BANK"
     out = pass3(payouts({}), bank(line))
     assert out["flag"][0] == "PAYOUT_MATCHED"
+
+
+# --- through the command line: `make report` on the samples with one payment in USD ---------
+
+REPO = Path(__file__).resolve().parents[1]
+EXPORTS = {
+    "gocardless_payments.csv": "gocardless/payments_index-export-EX01.csv",
+    "gocardless_payouts.csv": "gocardless/payouts-export-EX02.csv",
+    "gocardless_payout_transactions.csv": "gocardless/payout-transactions-export-EX03.csv",
+    "shine.csv": "shine/BQ_2026-01-01_2026-02-06.csv",
+}
+
+
+def test_make_report_flags_a_usd_payment_naming_a_eur_invoice(tmp_path, data):
+    for sample, target in EXPORTS.items():
+        (tmp_path / "raw" / target).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(data / "formats" / sample, tmp_path / "raw" / target)
+    payments = tmp_path / "raw" / EXPORTS["gocardless_payments.csv"]
+    rows = list(csv.reader(io.StringIO(payments.read_text(encoding="utf-8"), newline="")))
+    usd = next(r for r in rows if r[0] == "PM00024T27KB0Y")  # 215.40 for FA2602-0001
+    usd[rows[0].index("currency")] = "USD"
+    out = io.StringIO(newline="")
+    csv.writer(out, lineterminator="\n").writerows(rows)
+    payments.write_text(out.getvalue(), encoding="utf-8")
+    (tmp_path / "snapshot").mkdir()
+    for name in ("invoices.json", "thirdparties.json"):
+        shutil.copy(data / "golden" / name, tmp_path / "snapshot" / name)
+    (tmp_path / "venv.ok").touch()  # the repo's .venv is used; never pip install here
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL") and not k.startswith("RECONCILIATION_")}
+    env["DOLIBARR_SNAPSHOT"] = str(tmp_path / "snapshot")
+    done = subprocess.run(
+        ["make", "--no-print-directory", "report", "FROM=2026-01-01", "TO=2026-02-09",
+         f"RAW_DIR={tmp_path}/raw", f"INTERIM_DIR={tmp_path}/interim",
+         f"OUT_DIR={tmp_path}/tmp", f"VENV_OK={tmp_path}/venv.ok",
+         f"SNAPSHOT_ROOT={tmp_path}/dolibarr"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stdout + done.stderr
+    # The summary printed by make report: counted, shown in its currency, not added to EUR.
+    assert "CURRENCY_MISMATCH (1, 0.00 EUR)" in done.stdout
+    assert "FA2602-0001 <- PM00024T27KB0Y 215.40 USD paid_out" in done.stdout
+    csv_rows = pl.read_csv(tmp_path / "tmp" / "reconciliation_2026-01-01_2026-02-09.csv",
+                           infer_schema=False)
+    row = csv_rows.filter(pl.col("gc_payment_id") == "PM00024T27KB0Y").row(0, named=True)
+    assert (row["flag"], row["invoice_ref"]) == ("CURRENCY_MISMATCH", "FA2602-0001")
+    assert "payment in USD, invoice in EUR" in row["evidence"]
+    assert csv_rows.filter(pl.col("flag") == "GC_PAID_DOLIBARR_OPEN")["gc_payment_id"].to_list() \
+        .count("PM00024T27KB0Y") == 0
