@@ -51,10 +51,13 @@ def test_an_invoice_without_multicurrency_code_is_in_the_company_currency():
     assert "payment in GBP, invoice in EUR" in out["evidence"][0]
 
 
-def test_a_usd_invoice_paid_in_usd_is_compared_as_usual():
+def test_a_usd_invoice_paid_in_usd_is_not_compared_either():
+    """Dolibarr's total_ttc and remaintopay are in the company's currency, EUR."""
     out = pass1(payments({"description": "FA2601-0001", "currency": "USD"}),
                 invoices({"currency": "USD"}))
-    assert out["flag"][0] == "GC_PAID_DOLIBARR_OPEN"
+    assert out["flag"][0] == "CURRENCY_MISMATCH"
+    assert ("payment in USD, invoice in USD (Dolibarr gives the invoice's amounts in EUR): "
+            "amounts in different currencies are never compared") in out["evidence"][0]
 
 
 def test_a_foreign_payment_does_not_count_in_its_invoice_instalments():

@@ -45,8 +45,8 @@ from datetime import date
 
 import polars as pl
 
-from recon.match_common import (CHARGED_BACK, FAILED, PENDING, RECEIVED, Settings,
-                                currency_code, days_text, empty_to_null, eur, fmt, state_group)
+from recon.match_common import (CHARGED_BACK, COMPANY_CURRENCY, FAILED, PENDING, RECEIVED,
+                                Settings, currency_code, days_text, empty_to_null, eur, fmt, state_group)
 from recon.names import name_key
 from recon.schemas import PASS1
 
@@ -191,6 +191,22 @@ def _named_invoices(payments: pl.DataFrame, invoices: pl.DataFrame) -> pl.DataFr
     return joined.with_columns(ref_hits=hits)
 
 
+# --- currencies ----------------------------------------------------------------------------
+
+def _comparable(payment_currency: pl.Expr, invoice_currency: str) -> pl.Expr:
+    """Whether a payment's amount may be compared with an invoice's: Dolibarr gives the
+    invoice's amounts (total_ttc, remaintopay) in the company's currency, so both must be
+    in it (an invoice in another currency has its own amounts only in multicurrency_*)."""
+    return (payment_currency == pl.col(invoice_currency)) & (payment_currency == COMPANY_CURRENCY)
+
+
+def _amounts_in_company_currency(same_foreign_currency: pl.Expr) -> pl.Expr:
+    """The reason a payment in the invoice's own foreign currency is still not compared."""
+    return (pl.when(same_foreign_currency)
+            .then(pl.lit(f" (Dolibarr gives the invoice's amounts in {COMPANY_CURRENCY})"))
+            .otherwise(pl.lit("")))
+
+
 # --- rules -------------------------------------------------------------------------------
 
 def _left(rows: pl.DataFrame, flag: str | pl.Expr, match_type: str | pl.Expr, refs: pl.Expr,
@@ -256,9 +272,9 @@ def _multi_invoice_rule(payments: pl.DataFrame, named: pl.DataFrame, settings: S
         sum_remaining=pl.col("remaining_cents").sum(),
         sum_total=pl.col("total_cents").sum(),
         currency=pl.col("currency").first(),
-        foreign=pl.col("named_ref").filter(pl.col("invoice_currency") != pl.col("currency")),
+        foreign=pl.col("named_ref").filter(~_comparable(pl.col("currency"), "invoice_currency")),
         foreign_currencies=pl.col("invoice_currency")
-        .filter(pl.col("invoice_currency") != pl.col("currency")).unique(maintain_order=True),
+        .filter(~_comparable(pl.col("currency"), "invoice_currency")).unique(maintain_order=True),
     ).join(amounts, on="gc_payment_id")
     refs_text = pl.col("refs").list.join(";")
     n = pl.col("refs").list.len()
@@ -280,9 +296,11 @@ def _multi_invoice_rule(payments: pl.DataFrame, named: pl.DataFrame, settings: S
     why_not = (
         pl.when(blocked.is_not_null()).then(blocked)
         .when(foreign)
-        .then(fmt("{} in {} but the payment in {}: amounts in different currencies are never "
+        .then(fmt("{} in {} but the payment in {}{}: amounts in different currencies are never "
                   "compared", pl.col("foreign").list.join(", "),
-                  pl.col("foreign_currencies").list.join("/"), pl.col("currency")))
+                  pl.col("foreign_currencies").list.join("/"), pl.col("currency"),
+                  _amounts_in_company_currency(
+                      pl.col("foreign_currencies").list.contains(pl.col("currency")))))
         .when(~by_remaining & (pl.col("sum_total") != pl.col("amount_cents")))
         .then(fmt("their open amounts add up to {} (totals {}), not the payment's {}",
                         eur(pl.col("sum_remaining")), eur(pl.col("sum_total")),
@@ -323,7 +341,7 @@ def _soft_rule(payments: pl.DataFrame, invoices: pl.DataFrame, consumed: pl.Data
         "currency", pay_name="customer_name",
     ).filter(
         (pl.col("rule") == NONE) & ~pl.col("conflict") & (pl.col("state") != FAILED)
-        & pl.col("charge_date").is_not_null()
+        & pl.col("charge_date").is_not_null() & (pl.col("currency") == COMPANY_CURRENCY)
     ).drop("rule", "conflict", "state")
     invs = invoices.filter(pl.col("eligible")).join(consumed, on="invoice_id", how="anti").select(
         "invoice_id", "invoice_row", "invoice_ref", "total_cents", "invoice_date", "due_date",
@@ -413,8 +431,9 @@ def _judge_links(links: pl.DataFrame, payments: pl.DataFrame, invoices: pl.DataF
         invoice_status="status", invoice_paid="paid", invoice_currency="currency")
     # Grouped and filtered while the frame is narrow; the wide columns come last.
     facts = payments.select("state", "charge_date", "created_at", "created_date")
-    same = payments["currency"].gather(links["row"]) == invoices["currency"].gather(
-        links["invoice_row"])
+    pair = pl.DataFrame([payments["currency"].gather(links["row"]),
+                         invoices["currency"].gather(links["invoice_row"]).alias("theirs")])
+    same = pair.select(_comparable(pl.col("currency"), "theirs")).to_series()
     links = links.with_columns(same_currency=same, several=pl.len().over("invoice_id") > 1)
     df = _beside(links, facts, "row")
     alone = _alone_on_their_invoice(df.filter(~pl.col("several")))
@@ -557,6 +576,8 @@ def _link_evidence() -> pl.Expr:
     dolibarr = _part("Dolibarr: ", _dolibarr_state())
     currencies = _part("payment in ", pl.when(~pl.col("same_currency")).then("currency"),
                        ", invoice in ", pl.col("invoice_currency"),
+                       _amounts_in_company_currency(
+                           pl.col("currency") == pl.col("invoice_currency")),
                        ": amounts in different currencies are never compared")
     retried = _part(
         pl.when(state == FAILED).then(pl.lit("failed")).otherwise(pl.lit("charged back")),
