@@ -123,9 +123,15 @@ def in_process(run: Run, cwd: Path) -> None:
 
 # --- editing files the way users and programs do ---------------------------------------------
 
-def read_rows(path: Path, sep=",", encoding="utf-8-sig") -> list[list[str]]:
-    return list(csv.reader(io.StringIO(path.read_text(encoding=encoding), newline=""),
-                           delimiter=sep))
+def read_rows(path: Path, sep=",", encoding=None) -> list[list[str]]:
+    data = path.read_bytes()
+    if encoding is None:
+        try:
+            data.decode("utf-8")
+            encoding = "utf-8-sig"
+        except UnicodeDecodeError:
+            encoding = "cp1252"
+    return list(csv.reader(io.StringIO(data.decode(encoding), newline=""), delimiter=sep))
 
 
 def write_rows(path: Path, rows, sep=",", eol="\n", quoting=csv.QUOTE_MINIMAL,
@@ -239,7 +245,8 @@ def _(ws):
     data = path.read_bytes()
     at = data.index(b"Acompte chantier") + 3
     path.write_bytes(data[:at] + b"\x00" + data[at:])
-    return ws.parse_gc([str(path), f"line {line_of(data, at)}", "a NUL byte"])
+    return ws.parse_gc([str(path), f"line {line_of(data, at)}", "a NUL byte",
+                        "Aco\\x00'"])
 
 
 @case("gc_zero_filled_tail_after_interrupted_copy")
@@ -465,7 +472,14 @@ def _(ws):
 def _(ws):
     ws.config.write_text("matching:\n  date_tolerance_days: 7\n legal_forms: [sarl\n",
                          encoding="utf-8")
-    return ws.parse_shine([str(ws.config), "not valid YAML", "line 3"])
+    return ws.parse_shine([str(ws.config), "line 3", "not valid YAML", "at character 2"])
+
+
+@case("config_indented_with_a_tab")
+def _(ws):
+    ws.config.write_text("matching:\n\tdate_tolerance_days: 7\n", encoding="utf-8")
+    return ws.parse_shine([str(ws.config), "line 2", "'\\t' that cannot start any token",
+                           "spaces, not tabs"])
 
 
 @case("config_saved_in_windows_1252")
@@ -537,6 +551,45 @@ def _(ws):
 def _(ws):
     return ws.fetch(["--to", "'2026-02-30'", "YYYY-MM-DD"],
                     window=["--from", "2026-01-01", "--to", "2026-02-30"])
+
+
+@case("snapshot_unreadable")
+def _(ws):
+    return ws.fetch([str(ws.path(INVOICES)), "cannot be read (Permission denied)"],
+                    deny=ws.path(INVOICES))
+
+
+@case("snapshot_meta_cut_off")
+def _(ws):
+    (ws.snapshot / "meta.json").write_text('{"from": "2026-01-01", "timezone": "Europe/Pa',
+                                           encoding="utf-8")
+    return ws.fetch([str(ws.snapshot / "meta.json"), "not valid JSON"])
+
+
+@case("snapshot_json_array_saved_by_hand_cut_off")
+def _(ws):
+    objects = [json.loads(line) for line in ws.path(INVOICES).read_text().splitlines()]
+    ws.path(INVOICES).unlink()
+    text = json.dumps(objects, indent=2)
+    (ws.snapshot / "invoices.json").write_text(text[:len(text) // 2], encoding="utf-8")
+    return ws.fetch([str(ws.snapshot / "invoices.json"), "not valid JSON", "line "])
+
+
+# Between stages: an interim file that is not what the stage before wrote ----------------------
+
+@case("pass_input_is_a_folder")
+def _(ws):
+    in_process(ws.fetch([]), ws.root)
+    (ws.interim / "gc_payments.parquet").mkdir(parents=True)
+    return ws.pass1([str(ws.interim / "gc_payments.parquet"), "a folder, not a file"])
+
+
+@case("gc_excel_french_with_a_bad_amount_names_its_line")
+def _(ws):
+    shutil.copy(ws.path("payments_excel_fr.csv"), ws.path(PAYMENTS))
+    set_cell(ws.path(PAYMENTS), 8, "amount", "540,0O", sep=";", encoding="cp1252",
+             eol="\r\n", quoting=csv.QUOTE_MINIMAL)
+    return ws.parse_gc([str(ws.path(PAYMENTS)), "line 8", "column 'amount'", "'540,0O'"])
 
 
 # Dolibarr API: a misbehaving server on 127.0.0.1 -------------------------------------------------

@@ -36,7 +36,13 @@ def load(path: str | Path | None = None) -> dict:
         raise InputError(f"cannot be read ({exc.strerror or exc})", file=path,
                          expected="a configuration file this user may read") from None
     except yaml.YAMLError as exc:
-        raise InputError(f"not valid YAML ({exc})", file=path) from None
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        where = f" at character {mark.column + 1}" if mark is not None else ""
+        raise InputError(f"not valid YAML: {problem}{where}", file=path,
+                         line=mark.line + 1 if mark is not None else None,
+                         expected="YAML as in the project's config.yaml (spaces, not tabs, "
+                                  "for indentation; brackets and quotes closed)") from None
     for var, (section, key) in ENV_OVERRIDES.items():
         raw = os.environ.get(var, "").strip()
         if not raw:

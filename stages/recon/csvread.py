@@ -277,7 +277,7 @@ def _nul_error(path: Path, data: bytes) -> InputError:
     return InputError(
         f"a NUL byte (0x00) at character {at - start + 1} of the line: the file is damaged "
         "(an interrupted copy or download?)", file=path, line=line,
-        value=data[start:at + 1].decode("cp1252", errors="replace").replace("\x00", "\\x00")[-60:],
+        value=data[start:at + 1].decode("cp1252", errors="replace")[-60:],
         expected="a text CSV as downloaded, which never holds NUL bytes")
 
 

@@ -67,6 +67,9 @@ def scan_parquet(path: str | Path, schema: dict) -> pl.LazyFrame:
 
 def _existing(path: str | Path) -> Path:
     path = Path(path)
+    if path.is_dir():
+        raise InputError("a folder, not a file", file=path,
+                         expected="the Parquet file the stage before writes")
     if not path.is_file():
         raise InputError("file not found (run the stage that writes it first)", file=path)
     return path
