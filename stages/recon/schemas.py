@@ -107,7 +107,8 @@ INVOICES = {
 
 # match_type values that count as strong evidence (a reference was found); the fix
 # stage records only these unless config allows soft matches.
-STRONG_MATCH_TYPES = ("ref_exact", "ref_in_description", "ref_in_reference", "multi_invoice")
+STRONG_MATCH_TYPES = ("ref_exact", "ref_in_description", "ref_in_reference", "multi_invoice",
+                      "decision")  # decision: a person's payment+invoice entry in decisions.yaml
 SOFT_MATCH_TYPE = "soft"
 
 # pass1 -> interim/pass1_<FROM>_<TO>.parquet: one row per GoCardless payment verdict.
