@@ -268,16 +268,16 @@ _ONCE = [
 def _no_id_twice(rows: dict[str, list[dict]], path) -> None:
     for forms, column, key, words in _ONCE:
         first: dict[str, int] = {}
-        for form in forms:
-            # A link's rows share their entry (one per ref): one id, one line.
-            for row in {(r[column], r["line"]): r for r in rows[form]}.values():
-                k = key(row[column])
-                if k in first and first[k] != row["line"]:
-                    raise InputError(
-                        f"{words} {row[column]} is decided twice, on lines {first[k]} and "
-                        f"{row['line']}", file=path, line=row["line"],
-                        expected="one entry per id (merge them, or delete one)")
-                first.setdefault(k, row["line"])
+        # A link's rows share their entry (one per ref): one id, one line.
+        entries = {(r[column], r["line"]): r for form in forms for r in rows[form]}
+        for row in sorted(entries.values(), key=lambda r: r["line"]):
+            k = key(row[column])
+            if k in first:
+                raise InputError(
+                    f"{words} {row[column]} is decided twice, on lines {first[k]} and "
+                    f"{row['line']}", file=path, line=row["line"],
+                    expected="one entry per id (merge them, or delete one)")
+            first[k] = row["line"]
 
 
 def _frames(path: str, rows: dict[str, list[dict]]) -> Decisions:
