@@ -392,3 +392,16 @@ def test_a_pass_given_a_bad_decisions_file_exits_non_zero_with_the_line(tmp_path
     assert done.stderr == (f"error: {bad}, line 3: payment PM1 is decided twice, on lines 1 "
                            "and 3; expected one entry per id (merge them, or delete one).\n")
     assert not (tmp_path / "out.parquet").exists()
+
+
+def test_a_payment_decided_over_several_invoices_is_planned_like_a_multi_invoice_one(tmp_path):
+    pays = payments({"gc_payment_id": "PM1", "amount_cents": 12500})
+    invs = invoices({"total_cents": 9500, "remaining_cents": 9500},
+                    {"total_cents": 3000, "remaining_cents": 3000})
+    text = "- payment: PM1\n  invoice: [FA2601-0001, FA2601-0002]\n  note: both\n"
+    out = match_payments(pays, invs, SETTINGS, FROM, TO, decide(tmp_path, text))
+    assert [x.reason for x in plan_payments(out).left_out] == [
+        "one payment for several invoices (config fix.allow_multi_invoice is false)"] * 2
+    [planned] = plan_payments(out, allow_multi_invoice=True).payments
+    assert [(a.invoice_ref, a.amount_cents) for a in planned.allocations] == [
+        ("FA2601-0001", 9500), ("FA2601-0002", 3000)]
