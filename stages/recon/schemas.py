@@ -145,7 +145,7 @@ PASS1 = {
 # about: open ones with no GoCardless payment, and those excluded from matching.
 PASS2 = {
     "flag": Str,  # DOLIBARR_OPEN_NO_GC, EXCLUDED_CREDIT_NOTE, EXCLUDED_DRAFT, EXCLUDED_ABANDONED
-    "match_type": Str,  # always "none"
+    "match_type": Str,  # "none"; "decision" on SETTLED_OUTSIDE rows (decisions.yaml)
     "invoice_id": Int,
     "invoice_ref": Str,
     "invoice_customer_name": Str,
@@ -164,7 +164,7 @@ PASS2 = {
 PASS3 = {
     "flag": Str,  # PAYOUT_MATCHED, PAYOUT_AMOUNT_MISMATCH, PAYOUT_NOT_IN_BANK, AMBIGUOUS, BANK_CREDIT_UNMATCHED
     "fees_flag": Str,  # FEES_MISMATCH, or null when the fee check holds
-    "match_type": Str,  # reference_in_label, amount_date, none
+    "match_type": Str,  # reference_in_label, amount_date, decision (decisions.yaml), none
     "payout_id": Str,
     "reference": Str,
     "payout_status": Str,
