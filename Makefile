@@ -191,7 +191,8 @@ check: | $(VENV_OK) ## is Dolibarr reachable, which version, which user, are the
 demo: | $(VENV_OK) ## the whole pipeline on the bundled sample data and a local Dolibarr emulator
 	$(PY) -m emulator --data demo/dolibarr -- \
 	  $(MAKE) --no-print-directory report FROM=2026-01-01 TO=2026-02-09 \
-	    RAW_DIR=demo/raw INTERIM_DIR=interim/demo OUT_DIR=tmp/demo SNAPSHOT_ROOT=tmp/demo/dolibarr
+	    RAW_DIR=demo/raw INTERIM_DIR=interim/demo OUT_DIR=tmp/demo SNAPSHOT_ROOT=tmp/demo/dolibarr \
+	    DECISIONS=demo/decisions.yaml
 
 test: | $(VENV_OK) ## run the test suite
 	$(PY) -m pytest $(PYTEST_ARGS)

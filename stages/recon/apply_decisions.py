@@ -70,7 +70,7 @@ def decided_links(decisions: Decisions | None, payments: pl.DataFrame, invoices:
                            "created_date").join(decisions.links, on="gc_payment_id")
     found = pays.with_columns(key=_ref_key(pl.col("invoice_ref")), window=in_window).join(
         invoices.select("ref_key", "invoice_id", "invoice_row", "eligible", "excluded_why",
-                        "total_cents", "remaining_cents"),
+                        "total_cents", "remaining_cents", dolibarr_ref="invoice_ref"),
         left_on="key", right_on="ref_key", how="left"
     ).with_columns(hits=pl.col("invoice_id").count().over("gc_payment_id", "key"))
     mine = found.filter("window")
@@ -102,7 +102,7 @@ def _shares(links: pl.DataFrame) -> pl.DataFrame:
              .when(by_total).then("total_cents"))
     df = links.with_columns(by_remaining=by_remaining, share_cents=share,
                             related_refs=pl.when(several).then(
-                                pl.col("invoice_ref").str.join(";").over(per)))
+                                pl.col("dolibarr_ref").str.join(";").over(per)))
     evidence = (
         pl.when(~several).then(pl.col("decision"))
         .when(pl.col("share_cents").is_not_null()).then(fmt(
