@@ -405,3 +405,9 @@ def test_a_payment_decided_over_several_invoices_is_planned_like_a_multi_invoice
     [planned] = plan_payments(out, allow_multi_invoice=True).payments
     assert [(a.invoice_ref, a.amount_cents) for a in planned.allocations] == [
         ("FA2601-0001", 9500), ("FA2601-0002", 3000)]
+
+
+def test_the_decision_flags_are_in_the_registry_and_need_no_action():
+    from recon.flags import ACTIONS, FLAGS
+    assert {"IGNORED", "SETTLED_OUTSIDE"} <= set(FLAGS)
+    assert not {"IGNORED", "SETTLED_OUTSIDE"} & set(ACTIONS)
