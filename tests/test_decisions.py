@@ -14,6 +14,7 @@ from recon import decisions as decisions_file
 from recon.apply_decisions import left_alone_count
 from recon.errors import InputError
 from recon.fixplan import plan_payments
+from recon.flags import ACTIONS, FLAGS
 from recon.match_invoices import audit_invoices
 from recon.match_payments import match_payments
 from recon.match_payouts import match_payouts
@@ -408,6 +409,5 @@ def test_a_payment_decided_over_several_invoices_is_planned_like_a_multi_invoice
 
 
 def test_the_decision_flags_are_in_the_registry_and_need_no_action():
-    from recon.flags import ACTIONS, FLAGS
     assert {"IGNORED", "SETTLED_OUTSIDE"} <= set(FLAGS)
     assert not {"IGNORED", "SETTLED_OUTSIDE"} & set(ACTIONS)
