@@ -53,7 +53,8 @@ def withhold_decided_payments(payments: pl.DataFrame,
 
 def decided_links(decisions: Decisions | None, payments: pl.DataFrame, invoices: pl.DataFrame,
                   in_window: pl.Expr) -> pl.DataFrame:
-    """payment+invoice decisions as pass-1 links (match_type 'decision').
+    """payment+invoice decisions as pass-1 links (match_type 'decision'), with the entry's
+    `line` and whether the payment is of the `window`.
 
     `payments` and `invoices` are pass 1's prepared frames (`row`, `invoice_row`, `state`,
     `ref_key`, `eligible`). A decided payment of the window naming an invoice Dolibarr does
@@ -63,7 +64,7 @@ def decided_links(decisions: Decisions | None, payments: pl.DataFrame, invoices:
     columns = {"gc_payment_id": pl.String, "row": pl.UInt32, "invoice_id": pl.Int64,
                "invoice_row": pl.UInt32, "match_type": pl.String, "share_cents": pl.Int64,
                "related_refs": pl.String, "by_remaining": pl.Boolean,
-               "rule_evidence": pl.String, "line": pl.Int64}
+               "rule_evidence": pl.String, "line": pl.Int64, "window": pl.Boolean}
     if not _has(decisions, "links"):
         return pl.DataFrame(schema=columns)
     pays = payments.select("gc_payment_id", "row", "amount_cents", "charge_date",
@@ -119,13 +120,12 @@ def _shares(links: pl.DataFrame) -> pl.DataFrame:
 
 def no_invoice_taken_twice(decided: pl.DataFrame, links: pl.DataFrame,
                            payments: pl.DataFrame, invoices: pl.DataFrame,
-                           decisions: Decisions | None, in_window: pl.Expr) -> None:
+                           decisions: Decisions | None) -> None:
     """A decision of the window may not link a payment to an invoice that other payments,
     received or pending, already cover in full."""
-    if decided.is_empty():
+    mine = decided.filter("window")
+    if mine.is_empty():
         return
-    mine = decided.with_columns(
-        payments.select(window=in_window)["window"].gather(decided["row"])).filter("window")
     on_them = links.filter(pl.col("invoice_id").is_in(mine["invoice_id"].implode()))
     on_them = on_them.with_columns(state=payments["state"].gather(on_them["row"]))
     taken = (

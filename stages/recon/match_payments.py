@@ -596,11 +596,11 @@ def _verdicts(payments: pl.DataFrame, invoices: pl.DataFrame, settings: Settings
                           decided.select("invoice_id")]).unique()
     del named
     soft_links, soft_left = _soft_rule(payments, invoices, consumed, settings)
-    links = pl.concat([single_links, multi_links, soft_links, decided.drop("line")],
+    links = pl.concat([single_links, multi_links, soft_links, decided.drop("line", "window")],
                       how="diagonal_relaxed")
     links = _ensure_columns(links, {"related_refs": pl.String, "by_remaining": pl.Boolean,
                                     "rule_evidence": pl.String, "days_apart": pl.Int64})
-    no_invoice_taken_twice(decided, links, payments, invoices, decisions, in_window)
+    no_invoice_taken_twice(decided, links, payments, invoices, decisions)
     linked = _judge_links(links, payments, invoices, in_window)
     left = pl.concat([ignored_payments(decisions, payments), conflicts, single_left,
                       multi_left, soft_left])
