@@ -6,6 +6,7 @@ is in tests/test_bad_inputs.py (case `usd_payment_names_eur_invoice`).
 """
 import csv
 import io
+from datetime import date
 import os
 import shutil
 import subprocess
@@ -97,13 +98,14 @@ def pass3(pos, lines):
 
 def test_a_payout_is_only_matched_to_a_bank_line_in_its_currency():
     line = {"label": "GOCARDLESS SAS SHOP-REF001", "currency": "EUR"}
-    out = pass3(payouts({"currency": "USD"}), bank(line))
+    later = {"operation_date": date(2026, 1, 31), "amount_cents": -500, "label": "Abonnement"}
+    out = pass3(payouts({"currency": "USD"}), bank(line, later))
     payout = out.filter(pl.col("payout_id") == "PO0001").row(0, named=True)
     assert (payout["flag"], payout["bank_transaction_id"]) == ("PAYOUT_NOT_IN_BANK", None)
     # by amount and date too
-    out = pass3(payouts({"currency": "USD"}), bank({"currency": "EUR"}))
+    out = pass3(payouts({"currency": "USD"}), bank({"currency": "EUR"}, later))
     assert out.filter(pl.col("payout_id") == "PO0001")["flag"][0] == "PAYOUT_NOT_IN_BANK"
-    out = pass3(payouts({}), bank(line))
+    out = pass3(payouts({}), bank(line, later))
     assert out["flag"][0] == "PAYOUT_MATCHED"
 
 
