@@ -376,6 +376,13 @@ def _(ws):
     return ws.parse_gc([str(ws.gc), "input folder not found"])
 
 
+@case("gc_input_folder_is_a_file")
+def _(ws):
+    shutil.rmtree(ws.gc)
+    ws.gc.write_bytes(b"")  # `touch raw/gocardless` by mistake
+    return ws.parse_payouts([str(ws.gc), "a file, not a folder"])
+
+
 # GoCardless payouts export -------------------------------------------------------------------
 
 @case("payouts_status_not_a_gocardless_one")
@@ -715,6 +722,25 @@ def _(ws):
             "CURRENCY_MISMATCH", "FA2602-0001", "USD", 21540)
         assert "payment in USD, invoice in EUR" in row["evidence"]
     return ws.pass1([], ok=True, check=flagged)
+
+
+# --- through make: CONFIG naming a folder (a traceback on main) --------------------------------
+
+def test_make_parse_with_config_a_folder_says_so(tmp_path, datadir):
+    (tmp_path / "venv.ok").touch()  # the repo's .venv is used; never pip install here
+    (tmp_path / "settings").mkdir()
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL") and not k.startswith("DOLIBARR_")}
+    env["DOLIBARR_API_KEY"] = KEY
+    done = subprocess.run(
+        ["make", "--no-print-directory", "parse", f"RAW_DIR={datadir}",
+         f"INTERIM_DIR={tmp_path}/interim", f"OUT_DIR={tmp_path}/tmp",
+         f"VENV_OK={tmp_path}/venv.ok", f"CONFIG={tmp_path}/settings"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    said = done.stdout + done.stderr
+    assert done.returncode != 0 and "Traceback" not in said and KEY not in said, said
+    assert f"error: {tmp_path}/settings: a folder, not a configuration file" in done.stderr
+    assert not (tmp_path / "interim" / "bank.parquet").exists()
 
 
 # --- the test ---------------------------------------------------------------------------------------

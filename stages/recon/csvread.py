@@ -778,6 +778,9 @@ def exports_in(folder: str | Path, own: tuple[Kind, ...], siblings: tuple[Kind, 
     stage that reads them; any other file is an error, so nothing is silently ignored.
     """
     folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise InputError("a file, not a folder", file=folder,
+                         expected="a folder holding the CSV exports")
     if not folder.is_dir():
         raise InputError("input folder not found", file=folder,
                          expected="a folder holding the CSV exports")
