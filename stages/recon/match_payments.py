@@ -49,8 +49,8 @@ from recon.apply_decisions import (decided_links, ignored_payments, no_invoice_t
                                     withhold_decided_payments)
 from recon.decisions import IGNORED, Decisions
 from recon.match_common import (CHARGED_BACK, COMPANY_CURRENCY, FAILED, PENDING, RECEIVED,
-                                Settings, currency_code, days_text, empty_to_null, eur, fmt,
-                                state_group)
+                                Settings, days_text, empty_to_null, eur, fmt, state_group,
+                                with_currency_codes)
 from recon.names import name_key
 from recon.schemas import PASS1
 
@@ -90,12 +90,11 @@ def prepare_invoices(invoices: pl.DataFrame) -> pl.DataFrame:
         .when(~status.is_in([VALIDATED, CLOSED]) | (total == 0)).then(pl.lit("invoice of no amount"))
     )
     settled = (status == CLOSED) | ((status == VALIDATED) & (remaining <= 0))
-    return invoices.with_columns(
+    return with_currency_codes(invoices).with_columns(
         invoice_row=pl.int_range(pl.len(), dtype=pl.UInt32),
         remaining_cents=remaining,
         excluded_why=excluded_why,
         settled=settled.fill_null(False),
-        currency=currency_code(pl.col("currency")),
     ).with_columns(eligible=pl.col("excluded_why").is_null())
 
 
@@ -111,14 +110,13 @@ def prepare_payments(payments: pl.DataFrame, invoices: pl.DataFrame,
     `row` numbers the payments (and `invoice_row` the invoices): the links carry both, so
     the verdicts pick their columns by position instead of joining on the text ids.
     """
-    df = payments.with_columns(
+    df = with_currency_codes(payments).with_columns(
         row=pl.int_range(pl.len(), dtype=pl.UInt32),
         state=state_group(pl.col("status")),
         refunded_cents=pl.col("amount_refunded_cents").fill_null(0),
         created_date=pl.col("created_at").dt.date(),
         desc_key=_key(pl.col("description")),
         ref_key=_key(pl.col("reference")),
-        currency=currency_code(pl.col("currency")),
     )
     df = _with_named_refs(df, "desc", invoices, settings)
     df = _with_named_refs(df, "ref", invoices, settings)

@@ -48,8 +48,8 @@ import polars as pl
 from recon.apply_decisions import (decided_bank_ids, decided_payout_evidence,
                                     decided_payouts, ignored_bank_lines)
 from recon.decisions import Decisions
-from recon.match_common import (Settings, currency_code, days_text, empty_to_null, eur, fmt,
-                                plural, signed_eur)
+from recon.match_common import (Settings, days_text, empty_to_null, eur, fmt, plural,
+                                signed_eur, with_currency_codes)
 from recon.schemas import PASS3
 
 BY_REFERENCE, BY_AMOUNT_DATE, NONE = "reference_in_label", "amount_date", "none"
@@ -80,6 +80,7 @@ def prepare_payouts(payouts: pl.DataFrame, payments: pl.DataFrame,
     # A payment whose export leaves transaction_fee empty makes the split unknown (null).
     known = lambda name: pl.when(pl.col(name).is_null().any()).then(None)\
         .otherwise(pl.col(name).sum())  # noqa: E731
+    payouts = with_currency_codes(payouts)
     gross = (
         payments.filter(pl.col("payout_id").is_not_null())
         .group_by("payout_id")
@@ -104,7 +105,6 @@ def prepare_payouts(payouts: pl.DataFrame, payments: pl.DataFrame,
             created_date=pl.col("created_at").dt.date(),
             ref_key=empty_to_null(pl.col("reference")).str.to_uppercase(),
             payout_status=pl.col("status"),
-            currency=currency_code(pl.col("currency")),
         )
         .with_columns(
             fees_cents=pl.coalesce("payments_fees_cents", "export_fees_cents"),
@@ -146,8 +146,9 @@ def bank_credits(bank: pl.DataFrame, settings: Settings) -> pl.DataFrame:
     text = pl.concat_str([pl.col("label"), pl.col("counterparty")], separator=" | ",
                          ignore_nulls=True).str.to_uppercase()
     return (
-        bank.filter((pl.col("amount_cents") > 0) & ~pl.col("personal").fill_null(False))
-        .with_columns(text=text, currency=currency_code(pl.col("currency")))
+        with_currency_codes(bank)
+        .filter((pl.col("amount_cents") > 0) & ~pl.col("personal").fill_null(False))
+        .with_columns(text=text)
         .with_columns(
             gocardless_looking=pl.col("text").str.contains(settings.gocardless_label.upper(),
                                                            literal=True),
