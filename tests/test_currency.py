@@ -102,6 +102,8 @@ def test_a_payout_is_only_matched_to_a_bank_line_in_its_currency():
     out = pass3(payouts({"currency": "USD"}), bank(line, later))
     payout = out.filter(pl.col("payout_id") == "PO0001").row(0, named=True)
     assert (payout["flag"], payout["bank_transaction_id"]) == ("PAYOUT_NOT_IN_BANK", None)
+    assert payout["evidence"].endswith(
+        "; the payout is in USD: only bank lines in USD were compared")
     # by amount and date too
     out = pass3(payouts({"currency": "USD"}), bank({"currency": "EUR"}, later))
     assert out.filter(pl.col("payout_id") == "PO0001")["flag"][0] == "PAYOUT_NOT_IN_BANK"

@@ -48,8 +48,8 @@ import polars as pl
 from recon.apply_decisions import (decided_bank_ids, decided_payout_evidence,
                                     decided_payouts, ignored_bank_lines)
 from recon.decisions import Decisions
-from recon.match_common import (Settings, days_text, empty_to_null, eur, fmt, plural,
-                                signed_eur, with_currency_codes)
+from recon.match_common import (COMPANY_CURRENCY, Settings, days_text, empty_to_null, eur,
+                                fmt, plural, signed_eur, with_currency_codes)
 from recon.schemas import PASS3
 
 BY_REFERENCE, BY_AMOUNT_DATE, NONE = "reference_in_label", "amount_date", "none"
@@ -414,15 +414,23 @@ def _match_evidence(df: pl.DataFrame, last_bank_date: date | None,
         pl.when(pl.col("payout_status") == "bounced")
         .then(pl.lit("payout bounced: the bank refused it"))
         .otherwise(fmt("overdue by {}: no bank credit carries the reference {}, and none of "
-                       "{} within {} of the arrival date {} (the bank export runs to {})",
+                       "{} within {} of the arrival date {} (the bank export runs to {}){}",
                        days_text(overdue), pl.col("reference"), net,
-                       tolerance, arrival_text, last))
+                       tolerance, arrival_text, last, _only_its_currency()))
     )
     return _text_by_case(df, [(pl.col("flag") == AMBIGUOUS, ambiguous),
                               (pl.col("flag") == PAYOUT_PENDING, pending),
                               (pl.col("flag") == NOT_IN_BANK, missing),
                               (pl.col("match_type") == BY_REFERENCE, by_reference)],
                          otherwise=by_amount)
+
+
+def _only_its_currency() -> pl.Expr:
+    """Said of a payout in another currency than the company's: where it was looked for."""
+    return (pl.when(pl.col("currency") != COMPANY_CURRENCY)
+            .then(fmt("; the payout is in {}: only bank lines in {} were compared",
+                      pl.col("currency"), pl.col("currency")))
+            .otherwise(pl.lit("")))
 
 
 def _fees_explanation(rows: pl.DataFrame, items: pl.DataFrame, payments: pl.DataFrame,
