@@ -290,6 +290,14 @@ def _(ws):
     return ws.parse_gc([str(ws.path(PAYMENTS)), "line 4", "column 'amount'", "9" * 40])
 
 
+@case("gc_huge_field_pasted_into_amount")
+def _(ws):
+    set_cell(ws.path(PAYMENTS), 9, "amount", "215.40 " + "voir pièce jointe " * 20000)
+    # read trimmed: 360,006 characters, cut in the message
+    return ws.parse_gc([str(ws.path(PAYMENTS)), "line 9", "column 'amount'",
+                        "'215.40 voir pièce jointe voir", "(360,006 characters)"])
+
+
 @case("gc_text_in_a_date")
 def _(ws):
     set_cell(ws.path(PAYMENTS), 5, "charge_date", "demain")
@@ -783,5 +791,6 @@ def test_bad_input(name, datadir, request):
         assert not left, f"output left after a failure: {left}"
     for text in run.says:
         assert text in done.stderr, f"{text!r} not in: {done.stderr}"
+    assert len(done.stderr) < 2000, "a message must stay readable"
     if run.check:
         run.check()

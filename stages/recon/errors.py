@@ -36,10 +36,18 @@ class InputError(Exception):
         text = ", ".join(where) + ": " if where else ""
         text += message.rstrip(".")
         if value is not None:
-            text += f"; found {value!r}"
+            text += f"; found {_quoted(value)}"
         if expected:
             text += f"; expected {expected}"
         super().__init__(text + ".")
+
+
+def _quoted(value: object, limit: int = 200) -> str:
+    """A value as quoted in a message; a huge one (a runaway field) cut, its size said."""
+    shown = repr(value)
+    if len(shown) <= limit:
+        return shown
+    return f"{shown[:limit]}… ({len(str(value)):,} characters)"
 
 
 class StageError(Exception):
