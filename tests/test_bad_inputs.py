@@ -599,6 +599,15 @@ def _(ws):
     return ws.pass1([str(ws.interim / "gc_payments.parquet"), "a folder, not a file"])
 
 
+@case("pass_input_cut_short")
+def _(ws):
+    in_process(ws.parse_gc([]), ws.root)
+    in_process(ws.fetch([]), ws.root)
+    payments = ws.interim / "gc_payments.parquet"
+    payments.write_bytes(payments.read_bytes()[:1000])  # a disk that filled up
+    return ws.pass1([str(payments), "not a readable Parquet file", "run that stage again"])
+
+
 @case("gc_excel_french_with_a_bad_amount_names_its_line")
 def _(ws):
     shutil.copy(ws.path("payments_excel_fr.csv"), ws.path(PAYMENTS))
