@@ -232,6 +232,21 @@ def _(ws):
     return ws.parse_gc([str(path), "carriage return alone"], ok=True, check=same_lines)
 
 
+@case("gc_excel_mac_csv_macintosh_accepted")
+def _(ws):
+    # Excel for Mac's "CSV (Macintosh)": CR-only lines, Mac Roman accents.
+    path = ws.path(PAYMENTS)
+    path.write_bytes(path.read_text(encoding="utf-8").replace("\n", "\r").encode("mac_roman"))
+
+    def accents_kept():
+        got = pl.read_parquet(ws.interim / "gc_payments.parquet")
+        assert (got.height, got["amount_cents"].sum()) == (28, 1064430)
+        assert got.filter(pl.col("gc_payment_id") == "PM00001D9EN5ZD")["customer_name"].item() \
+            == "Élodie Marchand"
+    return ws.parse_gc([str(path), "carriage return alone", "decoded as Mac Roman"], ok=True,
+                       check=accents_kept)
+
+
 @case("gc_cr_only_with_a_bad_amount_names_its_line")
 def _(ws):
     path = ws.path(PAYMENTS)

@@ -121,7 +121,7 @@ class Export:
     kind: Kind
     columns: tuple[str, ...]  # header in file order; known names spelled as in Kind
     header_lines: int  # physical lines the header row takes (1 unless a name holds a newline)
-    encoding: str  # "utf-8" or "cp1252"
+    encoding: str  # "utf-8", "cp1252", or "mac_roman" (CR-only files of an old Mac)
     # How this file differs from the export as downloaded, once a spreadsheet re-saved it:
     separator: str | None = None  # None: the kind's; ";" for a GoCardless export (French Excel)
     cr_only: bool = False  # lines end with CR alone (old Mac Excel)
@@ -138,7 +138,8 @@ def sniff(path: str | Path) -> Export:
     """Recognise an export by its header; anything else is an InputError naming the file."""
     path = Path(path)
     head = _head(path)
-    text, encoding = _decode_head(head, path)
+    cr_only = b"\r" in head and b"\n" not in head
+    text, encoding = _decode_head(head, path, "mac_roman" if cr_only else "cp1252")
     matches = []
     for sep in SEPARATORS:
         reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
@@ -174,7 +175,6 @@ def sniff(path: str | Path) -> Export:
             + ", ".join(repr(c) for c in missing) + f" missing from this {kind.label}",
             file=path, line=1, column=missing[0],
             expected=f"the header of a {kind.label} as downloaded, which has it")
-    cr_only = b"\r" in head and b"\n" not in head
     if french_excel:
         notice(f"{path}: a {kind.label} separated by ';' with decimal commas (resaved by a "
                "spreadsheet in French); read as such")
@@ -238,7 +238,7 @@ def _garbled_header(header: list[str], missing: list[str], encoding: str) -> str
     return None
 
 
-def _decode_head(head: bytes, path: Path) -> tuple[str, str]:
+def _decode_head(head: bytes, path: Path, legacy: str = "cp1252") -> tuple[str, str]:
     """Decode the first bytes strictly: UTF-8 (BOM or not), else Windows-1252."""
     if not head.replace(UTF8_BOM, b"").strip():
         raise InputError("empty file: no header row", file=path,
@@ -259,7 +259,7 @@ def _decode_head(head: bytes, path: Path) -> tuple[str, str]:
         if head.startswith(UTF8_BOM):
             raise InputError("starts with a UTF-8 byte order mark but is not valid UTF-8",
                              file=path) from None
-    return _decode_cp1252(body, path), "cp1252"
+    return _decode_legacy(body, legacy, path), legacy
 
 
 def _nul_error(path: Path, data: bytes) -> InputError:
@@ -279,6 +279,12 @@ def _nul_error(path: Path, data: bytes) -> InputError:
         "(an interrupted copy or download?)", file=path, line=line,
         value=data[start:at + 1].decode("cp1252", errors="replace")[-60:],
         expected="a text CSV as downloaded, which never holds NUL bytes")
+
+
+def _decode_legacy(data: bytes, encoding: str, path: Path) -> str:
+    """Not UTF-8: Windows-1252, or Mac Roman for a file with an old Mac's CR-only lines
+    (Excel's "CSV (Macintosh)"), which decodes any byte."""
+    return data.decode("mac_roman") if encoding == "mac_roman" else _decode_cp1252(data, path)
 
 
 def _decode_cp1252(data: bytes, path: Path) -> str:
@@ -349,11 +355,13 @@ def read_strings(export: Export) -> pl.DataFrame:
     except pl.exceptions.PolarsError as exc:
         if "utf-8" in str(exc).lower() and export.encoding == "utf-8":
             # The header was valid UTF-8 but a later byte is not: a Windows-1252 file.
-            return read_strings(replace(export, encoding="cp1252"))
+            return read_strings(replace(
+                export, encoding="mac_roman" if export.cr_only else "cp1252"))
         raise _locate_bad_record(export) or InputError(
             f"not readable as CSV ({str(exc).splitlines()[0]})", file=path) from None
-    if export.encoding == "cp1252":
-        notice(f"{path}: decoded as Windows-1252 (not UTF-8)")
+    if export.encoding != "utf-8":
+        notice(f"{path}: decoded as "
+               f"{'Mac Roman' if export.encoding == 'mac_roman' else 'Windows-1252'} (not UTF-8)")
     if df.width - 1 != len(export.columns):
         raise _locate_bad_record(export) or InputError(
             f"the header has {len(export.columns)} fields but {df.width - 1} were read",
@@ -387,7 +395,7 @@ def _source(export: Export) -> Path | bytes:
     if raw.startswith(UTF8_BOM):
         raise InputError("starts with a UTF-8 byte order mark but is not valid UTF-8",
                          file=path)
-    return _decode_cp1252(raw, path).encode("utf-8")
+    return _decode_legacy(raw, export.encoding, path).encode("utf-8")
 
 
 def _holds_nul(path: Path) -> bool:
@@ -402,7 +410,9 @@ def _body_text(export: Export) -> str:
     """The whole file as text without BOM (for the slow error paths only)."""
     raw = export.path.read_bytes()
     raw = raw[len(UTF8_BOM):] if raw.startswith(UTF8_BOM) else raw
-    return raw.decode("utf-8") if export.encoding == "utf-8" else _decode_cp1252(raw, export.path)
+    if export.encoding == "utf-8":
+        return raw.decode("utf-8")
+    return _decode_legacy(raw, export.encoding, export.path)
 
 
 def _count(source: Path | bytes, char: str, quoted: bool) -> int:
