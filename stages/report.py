@@ -37,7 +37,7 @@ from recon.schemas import PASS1, PASS2, PASS3
 
 RECONCILIATION_COLUMNS = [
     "flag", "match_type", "invoice_ref", "gc_payment_id", "row_kind", "payment_status",
-    "payment_amount_eur", "share_eur", "refunded_eur", "invoice_total_eur",
+    "payment_amount_eur", "payment_currency", "share_eur", "refunded_eur", "invoice_total_eur",
     "invoice_remaining_eur", "charge_date", "invoice_date", "due_date", "days_past_due",
     "customer_name", "invoice_customer_name", "payout_id", "bank_transaction_id",
     "bank_date", "money_in_bank", "related_payment_ids", "evidence",
@@ -88,6 +88,7 @@ def reconciliation_table(pass1: pl.DataFrame, pass2: pl.DataFrame,
         "invoice_date", "customer_name", "invoice_customer_name", "payout_id",
         "bank_transaction_id", "bank_date", "related_payment_ids", "evidence", "money_in_bank",
         row_kind=pl.lit("payment"),
+        payment_currency="currency",
         payment_amount_eur=eur(pl.col("amount_cents")),
         share_eur=eur(pl.col("share_cents")),
         refunded_eur=eur(pl.col("amount_refunded_cents")),

@@ -153,7 +153,8 @@ def test_make_report_flags_a_usd_payment_naming_a_eur_invoice(tmp_path, data):
     csv_rows = pl.read_csv(tmp_path / "tmp" / "reconciliation_2026-01-01_2026-02-09.csv",
                            infer_schema=False)
     row = csv_rows.filter(pl.col("gc_payment_id") == "PM00024T27KB0Y").row(0, named=True)
-    assert (row["flag"], row["invoice_ref"]) == ("CURRENCY_MISMATCH", "FA2602-0001")
+    assert (row["flag"], row["invoice_ref"], row["payment_amount_eur"],
+            row["payment_currency"]) == ("CURRENCY_MISMATCH", "FA2602-0001", "215.40", "USD")
     assert "payment in USD, invoice in EUR" in row["evidence"]
     assert csv_rows.filter(pl.col("flag") == "GC_PAID_DOLIBARR_OPEN")["gc_payment_id"].to_list() \
         .count("PM00024T27KB0Y") == 0
