@@ -775,7 +775,7 @@ def test_make_parse_with_config_a_folder_says_so(tmp_path, datadir):
     assert not (tmp_path / "interim" / "bank.parquet").exists()
 
 
-# --- the test ---------------------------------------------------------------------------------------
+# --- the test -------------------------------------------------------------------------------
 
 def params():
     for name in CASES:

@@ -31,7 +31,8 @@ def load(path: str | Path | None = None) -> dict:
                          expected="CONFIG naming a YAML file such as config.yaml") from None
     except UnicodeDecodeError as exc:
         raise InputError(f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset "
-                         f"{exc.start})", file=path, expected="a YAML file saved as UTF-8") from None
+                         f"{exc.start})", file=path,
+                         expected="a YAML file saved as UTF-8") from None
     except OSError as exc:
         raise InputError(f"cannot be read ({exc.strerror or exc})", file=path,
                          expected="a configuration file this user may read") from None

@@ -587,7 +587,8 @@ def _link_evidence() -> pl.Expr:
         " for the same invoice: the later one decides")
     others = _part("other payments for this invoice: ",
                    pl.when(~pl.col("superseded")).then("related_payment_ids"))
-    return pl.concat_str([_rule_evidence(), currencies, money, pending, refunded, dolibarr, retried, others],
+    return pl.concat_str([_rule_evidence(), currencies, money, pending, refunded, dolibarr,
+                          retried, others],
                          separator="; ", ignore_nulls=True)
 
 
