@@ -78,10 +78,12 @@ BANK = {
     "transaction_type": Str,
     "personal": Bool,
     "amount_cents": Int,  # signed: credit - debit
+    "currency": Str,  # ISO 4217 code of amount_cents
     "balance_cents": Int,
     "label": Str,
     "counterparty": Str,
     "comment": Str,
+    "source_format": Str,  # shine, qonto, wise, ofx, camt053
     **SOURCE,
 }
 
