@@ -25,6 +25,8 @@ from recon.csvread import Export, amount_cents
 from recon.errors import InputError
 
 FIELDS = ("FITID", "TRNTYPE", "DTPOSTED", "DTAVAIL", "TRNAMT", "NAME", "MEMO")
+TEXTS = ("FITID", "NAME", "MEMO", "payee")
+ENTITIES = {"&lt;": "<", "&gt;": ">", "&quot;": '"', "&apos;": "'", "&amp;": "&"}
 WHERE = "transaction"  # errors say "transaction 3" (the third STMTTRN of the file)
 
 
@@ -95,6 +97,8 @@ def read(export: Export) -> pl.DataFrame:
                          orient="row").with_columns(pl.col("source_line").cast(pl.Int64))
     lines = lines.with_columns(blank_to_null(pl.col(c).str.strip_chars()).alias(c)
                                for c in columns[1:])
+    # ofxtools leaves XML's character entities in the text (`&amp;` in 2.x files).
+    lines = lines.with_columns(pl.col(c).str.replace_many(ENTITIES) for c in TEXTS)
     day = lambda t: t.str.slice(0, 8).str.strptime(pl.Date, "%Y%m%d", strict=False)  # noqa: E731
     lines = typed(lines, {
         "DTPOSTED": (day, "a date YYYYMMDD[HHMMSS]", "DTPOSTED"),

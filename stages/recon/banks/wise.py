@@ -39,7 +39,10 @@ def read(export: Export) -> pl.DataFrame:
         value_date=pl.col("operation_date"),
         # The description already names the sender or the card merchant; the payer's own
         # reference (a payout reference, an invoice number) follows it.
-        label=pl.concat_str(["description", "reference"], separator=" - ", ignore_nulls=True),
+        label=pl.when(pl.col("description").str.contains(pl.col("reference"), literal=True))
+        .then(pl.col("description"))
+        .otherwise(pl.concat_str(["description", "reference"], separator=" - ",
+                                 ignore_nulls=True)),
         counterparty=pl.when(credit).then(pl.col("payer"))
         .otherwise(pl.coalesce("payee", "merchant")),
         transaction_type=pl.coalesce("details_type", pl.col("bank_transaction_id")
