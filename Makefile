@@ -50,7 +50,8 @@ GC_DIR := $(RAW_DIR)/gocardless
 SHINE_DIR := $(RAW_DIR)/shine
 # The folders are prerequisites too, so adding or removing an export reruns the parser.
 GC_INPUTS := $(wildcard $(GC_DIR) $(GC_DIR)/*.csv $(GC_DIR)/*.CSV)
-SHINE_INPUTS := $(wildcard $(SHINE_DIR) $(SHINE_DIR)/*.csv $(SHINE_DIR)/*.CSV)
+SHINE_INPUTS := $(wildcard $(SHINE_DIR) $(SHINE_DIR)/*.csv $(SHINE_DIR)/*.CSV \
+  $(SHINE_DIR)/*.ofx $(SHINE_DIR)/*.OFX $(SHINE_DIR)/*.qfx $(SHINE_DIR)/*.QFX $(SHINE_DIR)/*.xml $(SHINE_DIR)/*.XML)
 
 GC_PAYMENTS := $(INTERIM_DIR)/gc_payments.parquet
 GC_PAYOUTS := $(INTERIM_DIR)/gc_payouts.parquet

@@ -81,7 +81,7 @@ def _ofx_transactions(rows: list[dict], sgml: bool) -> str:
                   ("DTPOSTED", r["operation_date"].strftime("%Y%m%d")),
                   ("DTAVAIL", (r["value_date"] or r["operation_date"]).strftime("%Y%m%d")),
                   ("TRNAMT", _euros(amount, "," if sgml else ".")),
-                  ("FITID", r["bank_transaction_id"].replace("-", "")[:32]),
+                  ("FITID", r["bank_transaction_id"].replace("-", "")),
                   ("NAME", (r["counterparty"] or r["label"] or "")[:32]),
                   ("MEMO", r["label"] or "")]
         body = "".join(f"<{tag}>{escape(value)}{end.format(tag)}" for tag, value in fields
