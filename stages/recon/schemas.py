@@ -69,9 +69,10 @@ GC_PAYOUT_ITEMS = {
     **SOURCE,
 }
 
-# parse_shine -> interim/bank.parquet (one row per bank line)
+# parse_shine -> interim/bank.parquet (one row per bank line, unique per account)
 BANK = {
-    "bank_transaction_id": Str,  # Shine's UUID; derived from the line's content in the 2023 layout
+    "bank_transaction_id": Str,  # the bank's line id (Shine UUID, Qonto/Wise id, OFX FITID,
+    # camt.053 AcctSvcrRef/NtryRef); derived from the line's content where the export has none
     "operation_date": Date,
     "value_date": Date,  # null in the 2023 layout
     "iban": Str,
