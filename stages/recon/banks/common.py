@@ -46,7 +46,7 @@ def typed(lines: pl.DataFrame, conversions: dict[str, tuple[Callable, str, str]]
 def bad_value(export: Export, position: int, name: str, value: object, expected: str,
               where: str = "line") -> InputError:
     if where == "line":
-        return InputError(f"unreadable {name}", file=export.path, line=position,
+        return InputError("unreadable value", file=export.path, line=position,
                           column=name, value=value, expected=expected)
     return InputError(f"{where} {position}: unreadable {name}", file=export.path,
                       value=value, expected=expected)
