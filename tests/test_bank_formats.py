@@ -244,3 +244,27 @@ def test_the_stage_exits_2_without_traceback(tmp_path):
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert done.stderr.startswith("error: ") and "malformed XML" in done.stderr
     assert not out.exists()
+
+
+def test_make_rereads_the_bank_folder_when_an_ofx_or_xml_export_changes(tmp_path, banks,
+                                                                           lazy_shared_datadir):
+    import os
+    import time
+    (tmp_path / "raw" / "shine").mkdir(parents=True)
+    (tmp_path / "raw" / "gocardless").mkdir()
+    shutil.copy(lazy_shared_datadir / "formats" / "shine.csv", tmp_path / "raw" / "shine" / "BQ.csv")
+    for name in ("statement_v2.ofx", "camt053_v08.xml"):
+        shutil.copy(banks / name, tmp_path / "raw" / "shine" / name)
+    (tmp_path / "venv.ok").touch()  # the repo's .venv is used; no pip install
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    bank = tmp_path / "interim" / "bank.parquet"
+    cmd = ["make", "--no-print-directory", f"RAW_DIR={tmp_path}/raw",
+           f"INTERIM_DIR={tmp_path}/interim", f"VENV_OK={tmp_path}/venv.ok", str(bank)]
+    built = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    assert built.returncode == 0, built.stderr
+    assert dict(pl.read_parquet(bank).group_by("source_format").len().iter_rows()) == {
+        "shine": 19, "ofx": 2, "camt053": 1}
+    assert subprocess.run([*cmd[:2], "-q", *cmd[2:]], cwd=REPO, env=env).returncode == 0
+    later = time.time() + 3600  # a newer download of the camt.053 file, without waiting
+    os.utime(tmp_path / "raw" / "shine" / "camt053_v08.xml", (later, later))
+    assert subprocess.run([*cmd[:2], "-q", *cmd[2:]], cwd=REPO, env=env).returncode == 1
