@@ -44,6 +44,8 @@ class Settings:
     name_equivalents: tuple[tuple[str, ...], ...] = (("&", "et", "and"),)
     max_invoices_per_payment: int = 4
     gocardless_label: str = "gocardless"
+    # A customer transfer (soft rule of pass 2) is dated at most this long after the due date.
+    transfer_days_after_due: int = 30
 
     @property
     def ref_regex(self) -> str:
@@ -84,6 +86,8 @@ def settings_from_config(config: dict, source: str | Path = "config.yaml") -> Se
         max_invoices_per_payment=whole(
             "max_invoices_per_payment", defaults.max_invoices_per_payment, 2),
         gocardless_label=label.lower(),
+        transfer_days_after_due=whole(
+            "transfer_days_after_due", defaults.transfer_days_after_due, 0),
     )
 
 
