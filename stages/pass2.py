@@ -17,10 +17,10 @@ import sys
 import polars as pl
 
 from recon.errors import run
-from recon.io import read_columns, write_parquet
+from recon.io import read_columns, scan_parquet, write_parquet
 from recon.match_common import add_window_arguments, window_and_settings
 from recon.match_invoices import INVOICE_INPUT_COLUMNS, audit_invoices
-from recon.match_transfers import BANK_COLUMNS
+from recon.match_transfers import BANK_COLUMNS, receipts
 from recon.schemas import BANK, INVOICES, PASS1, PASS2, PASS3
 
 
@@ -43,7 +43,9 @@ def main(argv=None) -> None:
     pass1 = read_columns(args.pass1, PASS1, ("flag", "invoice_id", "invoice_ref"))
     # The currency, once the bank table carries one, is compared too.
     currency = ("currency",) if "currency" in BANK else ()
-    bank = read_columns(args.bank, BANK, (*BANK_COLUMNS, *currency))
+    columns = {name: BANK[name] for name in (*BANK_COLUMNS, *currency)}
+    # Only the receipts are kept as the file is read (a third of the lines, less memory).
+    bank = scan_parquet(args.bank, columns).filter(receipts(date_to)).collect()
     payout_lines = read_columns(args.pass3, PASS3, ("bank_transaction_id",))[
         "bank_transaction_id"].str.split(";").explode()
     rows = audit_invoices(invoices, pass1, date_from, date_to, bank, settings, payout_lines)

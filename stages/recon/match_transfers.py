@@ -34,13 +34,13 @@ left, and only the fix's live check (payment number = bank line id) catches it.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
 from datetime import date
 
 import polars as pl
 
 from recon.match_common import Settings, days_text, eur, fmt
-from recon.match_payouts import bank_credits
 from recon.names import name_key
 
 BY_REF, MULTI, SOFT = "ref_in_label", "multi_invoice", "soft"
@@ -65,11 +65,13 @@ def match_transfers(open_invoices: pl.DataFrame, bank: pl.DataFrame, settings: S
     customer_name, remaining_cents, invoice_date, due_date (and currency, if known).
     """
     credits = _credits(bank, settings, date_to, payout_bank_ids, skip_bank_ids)
-    named = _named(credits, open_invoices, settings)
+    refs = _named_refs(credits, settings)
+    named = _named(credits, refs, open_invoices)
     strong_rows = _strong_rule(named, settings)
-    # Every invoice a credit names is consumed, linked or not.
+    # A credit naming a ref is never soft-matched, and every invoice a credit names is
+    # consumed, linked or not.
     consumed = named.select("invoice_id").drop_nulls()
-    soft_rows = _soft_rule(credits.filter(pl.col("n_named") == 0),
+    soft_rows = _soft_rule(credits.join(refs, on="bank_transaction_id", how="anti"),
                            open_invoices.join(consumed, on="invoice_id", how="anti"), settings)
     rows = pl.concat([strong_rows, soft_rows], how="diagonal_relaxed")
     return rows.select("invoice_id", *VERDICT_COLUMNS).cast(VERDICT_COLUMNS)
@@ -77,28 +79,52 @@ def match_transfers(open_invoices: pl.DataFrame, bank: pl.DataFrame, settings: S
 
 # --- the credits -------------------------------------------------------------------------
 
+def receipts(date_to: date) -> pl.Expr:
+    """The bank lines that can be a customer's payment: credits, not personal, up to TO
+    (pass2.py filters the bank with it as it reads it)."""
+    return ((pl.col("amount_cents") > 0) & ~pl.col("personal").fill_null(False)
+            & (pl.col("operation_date") <= date_to))
+
+
 def _credits(bank: pl.DataFrame, settings: Settings, date_to: date,
              payout_bank_ids: pl.Series | None, skip_bank_ids: Collection[str]) -> pl.DataFrame:
     """The credits a customer may have sent, with the invoice refs their texts name."""
     skipped = pl.Series(list(skip_bank_ids), dtype=pl.String)
     if payout_bank_ids is not None:
         skipped = pl.concat([skipped, payout_bank_ids.cast(pl.String).drop_nulls()])
-    credits = bank_credits(bank.filter(pl.col("operation_date") <= date_to), settings).filter(
-        ~pl.col("gocardless_looking") & ~pl.col("bank_transaction_id").is_in(skipped.implode()))
-    texts = pl.concat_str([pl.col("label"), pl.col("comment")], separator=" ", ignore_nulls=True)
-    credits = credits.drop("text", "gocardless_looking", "names_invoice").with_columns(
-        refs=texts.str.to_uppercase().str.extract_all(settings.ref_regex).list.unique(
-            maintain_order=True))
-    return credits.with_columns(n_named=pl.col("refs").list.len())
+    # GoCardless-looking as pass 3 says (recon/match_payouts.bank_credits), without
+    # building the upper-cased texts: 3 times cheaper at a million lines.
+    gocardless = f"(?i){re.escape(settings.gocardless_label)}"
+    looks_gc = (pl.col("label").str.contains(gocardless).fill_null(False)
+                | pl.col("counterparty").str.contains(gocardless).fill_null(False))
+    credits = bank.filter(receipts(date_to)).filter(
+        ~looks_gc & ~pl.col("bank_transaction_id").is_in(skipped.implode()))
+    return credits
 
 
-def _named(credits: pl.DataFrame, open_invoices: pl.DataFrame,
-           settings: Settings) -> pl.DataFrame:
+def _named_refs(credits: pl.DataFrame, settings: Settings) -> pl.DataFrame:
+    """One row per (credit, distinct invoice ref its label or comment names), with n_named.
+
+    Built long (a few rows) rather than as a list per credit: concatenating and
+    transforming a list column costs 0.4 s at a million bank lines, this 0.05 s.
+    """
+    found = [
+        credits.select("bank_transaction_id", refs=pl.col(text).str.extract_all(settings.ref_regex))
+        .filter(pl.col("refs").list.len() > 0).explode("refs")
+        for text in ("label", "comment")
+    ]
+    refs = pl.concat(found).with_columns(pl.col("refs").str.to_uppercase()).unique(
+        maintain_order=True)
+    return refs.with_columns(n_named=pl.len().over("bank_transaction_id"))
+
+
+def _named(credits: pl.DataFrame, refs: pl.DataFrame,
+           open_invoices: pl.DataFrame) -> pl.DataFrame:
     """One row per (credit, ref it names, open invoice with that ref, if any)."""
     invoices = open_invoices.select(
         "ref_key", "invoice_id", "invoice_ref", "socid", "remaining_cents",
         *(["currency"] if "currency" in open_invoices.columns else []))
-    pairs = credits.filter(pl.col("n_named") > 0).explode("refs").join(
+    pairs = refs.join(credits, on="bank_transaction_id").join(
         invoices, left_on="refs", right_on="ref_key", how="left", suffix="_invoice")
     return pairs.with_columns(
         n_found=pl.col("invoice_id").count().over("bank_transaction_id"),
