@@ -154,10 +154,13 @@ def _flag_rows(pass1: pl.DataFrame, pass2: pl.DataFrame, pass3: pl.DataFrame,
             fmt(" [{}]", pl.col("match_type"))),
     ], ignore_nulls=True)
     invoice_line = fmt(
-        "{} {} EUR ({}){}", pl.col("invoice_ref"), eur(pl.col("invoice_remaining_cents")),
+        "{} {} EUR ({}){}{}", pl.col("invoice_ref"), eur(pl.col("invoice_remaining_cents")),
         pl.col("invoice_customer_name").fill_null("?"),
         pl.when(pl.col("days_past_due") > 0)
-        .then(fmt(", {} days past due", pl.col("days_past_due"))).otherwise(pl.lit("")))
+        .then(fmt(", {} days past due", pl.col("days_past_due"))).otherwise(pl.lit("")),
+        pl.when(pl.col("flag") == "PAID_BY_TRANSFER").then(fmt(
+            " <- transfer of {} on {} '{}' [{}]", eur(pl.col("share_cents")),
+            pl.col("bank_date"), pl.col("bank_label"), pl.col("match_type"))))
     payout_line = fmt("{} {} net {} EUR: {}", pl.col("payout_id"), pl.col("reference"),
                             eur(pl.col("net_cents")), pl.col("evidence"))
     credit_line = fmt("{} {} EUR '{}' ({})", pl.col("bank_date"),

@@ -125,6 +125,13 @@ def test_soft_transfer_of_what_remains_from_the_customer_within_the_dates():
         "the invoice date (due 2026-01-31); the only candidate on both sides")
 
 
+@pytest.mark.parametrize("dolibarr, bank_name", [
+    ("Dupont et Associés", "DUPONT & ASSOCIES"), ("COLIN ET FILS SARL", "Colin and Fils")])
+def test_soft_names_that_mean_the_same_link(dolibarr, bank_name):
+    out = audit(invoices({"customer_name": dolibarr}), bank({**TRANSFER, "counterparty": bank_name}))
+    assert rows(out) == [("PAID_BY_TRANSFER", "soft", "FA2601-0001")]
+
+
 def test_a_transfer_of_exactly_the_amount_from_another_customer_is_never_linked():
     out = audit(invoices({}), bank({**TRANSFER, "counterparty": "Dupont et Associés"}))
     assert rows(out) == [("DOLIBARR_OPEN_NO_GC", "none", "FA2601-0001")]
