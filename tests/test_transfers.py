@@ -99,7 +99,8 @@ def test_a_transfer_naming_two_invoices_of_one_customer_pays_both():
 
 @pytest.mark.parametrize("second, why", [
     ({"socid": 2}, "they belong to different customers"),
-    ({"remaining_cents": 2000}, "what remains on them adds up to 115.00, not the transfer's 125.00"),
+    ({"remaining_cents": 2000},
+     "what remains on them adds up to 115.00, not the transfer's 125.00"),
     (paid(), "FA2601-0002 not open here"),
 ])
 def test_a_transfer_naming_two_invoices_abstains_unless_they_add_up(second, why):
@@ -128,7 +129,8 @@ def test_soft_transfer_of_what_remains_from_the_customer_within_the_dates():
 @pytest.mark.parametrize("dolibarr, bank_name", [
     ("Dupont et Associés", "DUPONT & ASSOCIES"), ("COLIN ET FILS SARL", "Colin and Fils")])
 def test_soft_names_that_mean_the_same_link(dolibarr, bank_name):
-    out = audit(invoices({"customer_name": dolibarr}), bank({**TRANSFER, "counterparty": bank_name}))
+    out = audit(invoices({"customer_name": dolibarr}),
+                bank({**TRANSFER, "counterparty": bank_name}))
     assert rows(out) == [("PAID_BY_TRANSFER", "soft", "FA2601-0001")]
 
 

@@ -88,7 +88,8 @@ def receipts(date_to: date) -> pl.Expr:
 
 def _credits(bank: pl.DataFrame, settings: Settings, date_to: date,
              payout_bank_ids: pl.Series | None, skip_bank_ids: Collection[str]) -> pl.DataFrame:
-    """The credits a customer may have sent, with the invoice refs their texts name."""
+    """The credits a customer may have sent: receipts, neither GoCardless-looking nor
+    payouts nor decided by a person."""
     skipped = pl.Series(list(skip_bank_ids), dtype=pl.String)
     if payout_bank_ids is not None:
         skipped = pl.concat([skipped, payout_bank_ids.cast(pl.String).drop_nulls()])
@@ -97,9 +98,8 @@ def _credits(bank: pl.DataFrame, settings: Settings, date_to: date,
     gocardless = f"(?i){re.escape(settings.gocardless_label)}"
     looks_gc = (pl.col("label").str.contains(gocardless).fill_null(False)
                 | pl.col("counterparty").str.contains(gocardless).fill_null(False))
-    credits = bank.filter(receipts(date_to)).filter(
+    return bank.filter(receipts(date_to)).filter(
         ~looks_gc & ~pl.col("bank_transaction_id").is_in(skipped.implode()))
-    return credits
 
 
 def _named_refs(credits: pl.DataFrame, settings: Settings) -> pl.DataFrame:
@@ -253,21 +253,24 @@ def _soft_rule(credits: pl.DataFrame, invoices: pl.DataFrame, settings: Settings
                            left_on="amount_cents", right_on="remaining_cents")
     invoices = invoices.join(credits.select("amount_cents").unique(), how="semi",
                              left_on="remaining_cents", right_on="amount_cents")
-    names = pl.concat([credits["counterparty"].rename("name"), invoices["inv_name"].rename("name")])
+    names = pl.concat([credits["counterparty"].rename("name"),
+                       invoices["inv_name"].rename("name")])
     keys = names.drop_nulls().unique().to_frame().with_columns(
         key=name_key(pl.col("name"), settings.legal_forms, settings.name_equivalents))
-    credits = credits.join(keys, left_on="counterparty", right_on="name").filter(pl.col("key") != "")
+    credits = credits.join(keys, left_on="counterparty", right_on="name").filter(
+        pl.col("key") != "")
     invoices = invoices.join(keys, left_on="inv_name", right_on="name")
     last_day = pl.coalesce("due_date", "invoice_date") + pl.duration(
         days=settings.transfer_days_after_due)
+    pairs = credits.join(invoices, left_on=["amount_cents", "key"],
+                         right_on=["remaining_cents", "key"], suffix="_invoice")
     pairs = (
-        credits.join(invoices, left_on=["amount_cents", "key"], right_on=["remaining_cents", "key"],
-                     suffix="_invoice")
-        .filter(pl.col("operation_date").is_between(pl.col("invoice_date"), last_day)
-                & _same_currency_soft(credits, invoices))
+        pairs.filter(pl.col("operation_date").is_between(pl.col("invoice_date"), last_day)
+                     & _same_currency(pairs))
         .with_columns(per_credit=pl.len().over("bank_transaction_id"),
                       per_invoice=pl.len().over("invoice_id"),
-                      days_after=(pl.col("operation_date") - pl.col("invoice_date")).dt.total_days())
+                      days_after=(pl.col("operation_date")
+                                  - pl.col("invoice_date")).dt.total_days())
     )
     unique = (pl.col("per_credit") == 1) & (pl.col("per_invoice") == 1)
     links = pairs.filter(unique).select(
@@ -280,13 +283,6 @@ def _soft_rule(credits: pl.DataFrame, invoices: pl.DataFrame, settings: Settings
             pl.col("counterparty"), pl.col("inv_name"), days_text(pl.col("days_after")),
             _due_text()))
     return pl.concat([links, _soft_ties(pairs.filter(~unique), settings)], how="diagonal_relaxed")
-
-
-def _same_currency_soft(credits: pl.DataFrame, invoices: pl.DataFrame) -> pl.Expr:
-    if "currency" not in credits.columns or "currency" not in invoices.columns:
-        return pl.lit(True)
-    return (pl.col("currency").is_null() | pl.col("currency_invoice").is_null()
-            | (pl.col("currency") == pl.col("currency_invoice")))
 
 
 def _due_text() -> pl.Expr:
