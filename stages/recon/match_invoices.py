@@ -17,11 +17,10 @@ resolved in favour of another invoice.
 """
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date
 
 import polars as pl
-
-from collections.abc import Collection
 
 from recon.match_common import Settings, days_text, eur, fmt
 from recon.match_payments import AMBIGUOUS, prepare_invoices, ref_key
