@@ -3,7 +3,7 @@
     python stages/pass2.py --invoices interim/invoices_<FROM>_<TO>.parquet \
         --pass1 interim/pass1_<FROM>_<TO>.parquet --bank interim/bank.parquet \
         --pass3 interim/pass3_<FROM>_<TO>.parquet --from FROM --to TO \
-        --config config.yaml --out interim/pass2_<FROM>_<TO>.parquet
+        --config config.yaml [--decisions decisions.yaml] --out interim/pass2_<FROM>_<TO>.parquet
 
 The open invoices are matched to the customer transfers in the bank first; pass 3 says
 which bank lines are payouts (never a customer's transfer). Rules and the product choices
@@ -16,6 +16,7 @@ import sys
 
 import polars as pl
 
+from recon import decisions as decisions_file
 from recon.errors import run
 from recon.io import read_columns, scan_parquet, write_parquet
 from recon.match_common import add_window_arguments, window_and_settings
@@ -32,6 +33,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--pass3", required=True,
                         help="pass-3 Parquet: its bank lines are payouts, not transfers")
     add_window_arguments(parser)
+    decisions_file.add_argument(parser)
     parser.add_argument("--out", required=True, help="pass-2 Parquet to write")
     return parser.parse_args(argv)
 
@@ -39,6 +41,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> None:
     args = parse_args(argv)
     date_from, date_to, settings = window_and_settings(args)
+    decisions = decisions_file.load(args.decisions)
     invoices = read_columns(args.invoices, INVOICES, INVOICE_INPUT_COLUMNS)
     pass1 = read_columns(args.pass1, PASS1, ("flag", "invoice_id", "invoice_ref"))
     # The currency, once the bank table carries one, is compared too.
@@ -48,7 +51,8 @@ def main(argv=None) -> None:
     bank = scan_parquet(args.bank, columns).filter(receipts(date_to)).collect()
     payout_lines = read_columns(args.pass3, PASS3, ("bank_transaction_id",))[
         "bank_transaction_id"].str.split(";").explode()
-    rows = audit_invoices(invoices, pass1, date_from, date_to, bank, settings, payout_lines)
+    rows = audit_invoices(invoices, pass1, date_from, date_to, decisions, bank=bank,
+                          settings=settings, payout_bank_ids=payout_lines)
     write_parquet(rows, args.out, PASS2)
     transfers = rows.filter(pl.col("flag") == "PAID_BY_TRANSFER").height
     print(f"pass2: {rows.height} invoice rows ({transfers} paid by transfer) -> {args.out}",

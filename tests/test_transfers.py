@@ -7,6 +7,7 @@ import pytest
 
 import pass2
 from matching_frames import FROM, SETTINGS, TO, bank, invoices, paid, payments
+from recon import decisions as decisions_file
 from recon.io import read_parquet
 from recon.match_invoices import audit_invoices
 from recon.match_payments import match_payments
@@ -21,7 +22,7 @@ TRANSFER = {"label": "Virement de DURAND CLIENT", "counterparty": "DURAND CLIENT
 def audit(invs, lines, pays=None, settings=SETTINGS, **kwargs) -> pl.DataFrame:
     pays = pays if pays is not None else payments().clear()
     pass1 = match_payments(pays, invs, settings, FROM, TO)
-    out = audit_invoices(invs, pass1, FROM, TO, lines, settings, **kwargs)
+    out = audit_invoices(invs, pass1, FROM, TO, bank=lines, settings=settings, **kwargs)
     assert out.schema == pl.Schema(PASS2)
     return out
 
@@ -186,16 +187,29 @@ def test_an_invoice_a_credit_names_is_never_a_soft_candidate():
 
 # --- what is never a customer transfer ---------------------------------------------------
 
-def test_payout_lines_decided_lines_and_lines_after_to_are_never_transfers():
+def test_payout_lines_decided_lines_and_lines_after_to_are_never_transfers(tmp_path):
     invs = invoices({"invoice_ref": "FA2601-0001"})
     line = bank({**TRANSFER, "label": "FA2601-0001"})
     assert audit(invs, line)["flag"].to_list() == ["PAID_BY_TRANSFER"]
     assert audit(invs, line, payout_bank_ids=pl.Series(["bank-1"]))["flag"].to_list() == [
         "DOLIBARR_OPEN_NO_GC"]
-    assert audit(invs, line, skip_bank_ids={"bank-1"})["flag"].to_list() == [
-        "DOLIBARR_OPEN_NO_GC"]
+    for decided in ("ignore: capital increase", "payout: PO0001\n  note: ref cut"):
+        path = tmp_path / "decisions.yaml"
+        path.write_text(f"- bank: bank-1\n  {decided}\n", encoding="utf-8")
+        out = audit(invs, line, decisions=decisions_file.load(path))
+        assert out["flag"].to_list() == ["DOLIBARR_OPEN_NO_GC"], decided
     late = bank({**TRANSFER, "label": "FA2601-0001", "operation_date": date(2026, 2, 10)})
     assert audit(invs, late)["flag"].to_list() == ["DOLIBARR_OPEN_NO_GC"]
+
+
+def test_an_invoice_a_person_settled_is_not_matched_to_a_transfer(tmp_path):
+    path = tmp_path / "decisions.yaml"
+    path.write_text("- invoice: FA2601-0001\n  settled: paid by cheque\n", encoding="utf-8")
+    out = audit(invoices({}, {}), bank(TRANSFER), decisions=decisions_file.load(path))
+    # FA2601-0001 is settled by the decision, so the transfer is FA2601-0002's alone.
+    assert rows(out, "bank_transaction_id") == [
+        ("PAID_BY_TRANSFER", "soft", "FA2601-0002", "bank-1"),
+        ("SETTLED_OUTSIDE", "decision", "FA2601-0001", None)]
 
 
 def test_a_payout_found_by_amount_and_date_is_not_a_customer_transfer():

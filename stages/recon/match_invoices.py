@@ -17,11 +17,12 @@ resolved in favour of another invoice.
 """
 from __future__ import annotations
 
-from collections.abc import Collection
 from datetime import date
 
 import polars as pl
 
+from recon.apply_decisions import decided_bank_ids, settle_invoices
+from recon.decisions import DECISION, SETTLED_OUTSIDE, Decisions
 from recon.match_common import Settings, days_text, eur, fmt
 from recon.match_payments import AMBIGUOUS, prepare_invoices, ref_key
 from recon.match_payments import INVOICE_INPUT_COLUMNS as MATCHED_COLUMNS
@@ -40,14 +41,14 @@ INVOICE_INPUT_COLUMNS = (*MATCHED_COLUMNS, "close_code", "currency")
 
 
 def audit_invoices(invoices: pl.DataFrame, pass1: pl.DataFrame, date_from: date,
-                   date_to: date, bank: pl.DataFrame | None = None,
-                   settings: Settings | None = None, payout_bank_ids: pl.Series | None = None,
-                   skip_bank_ids: Collection[str] = ()) -> pl.DataFrame:
-    """The pass-2 rows (schema PASS2).
+                   date_to: date, decisions: Decisions | None = None,
+                   bank: pl.DataFrame | None = None, settings: Settings | None = None,
+                   payout_bank_ids: pl.Series | None = None) -> pl.DataFrame:
+    """The pass-2 rows (schema PASS2); invoices `decisions` settle are SETTLED_OUTSIDE.
 
     `bank`: the bank lines (match_transfers.BANK_COLUMNS); without it no transfer is
-    looked for. `payout_bank_ids`: the lines pass 3 gives (or may give) a payout;
-    `skip_bank_ids`: lines a person decided about. Neither is ever a customer transfer.
+    looked for. `payout_bank_ids`: the lines pass 3 gives (or may give) a payout. Neither
+    they nor the bank lines `decisions` decide about are ever a customer transfer.
     """
     invoices = prepare_invoices(invoices)
     linked = pass1.select("invoice_id").drop_nulls().unique()
@@ -57,19 +58,22 @@ def audit_invoices(invoices: pl.DataFrame, pass1: pl.DataFrame, date_from: date,
         .drop_nulls().unique()
     )
     open_rows = _open_without_gc(invoices, linked, candidates, date_to, bank is not None)
-    if bank is not None:
-        verdicts = match_transfers(open_rows, bank, settings or Settings(), date_to,
-                                   payout_bank_ids, skip_bank_ids)
-        open_rows = _with_transfers(open_rows, verdicts)
     excluded_rows = _excluded(invoices, date_from, date_to)
     rows = pl.concat([open_rows, excluded_rows], how="diagonal_relaxed")
+    rows = settle_invoices(rows, invoices, linked, decisions, date_to)
+    if bank is not None:  # the invoices still open, after the decisions
+        rows = _with_transfers(rows, match_transfers(
+            rows.filter(pl.col("flag") == OPEN_NO_GC), bank, settings or Settings(), date_to,
+            payout_bank_ids, decided_bank_ids(decisions)))
     rows = rows.with_columns(
         pl.lit(None, dtype).alias(name) for name, dtype in VERDICT_COLUMNS.items()
         if name not in rows.columns)
     return rows.sort("flag", "invoice_date", "invoice_ref", "bank_date", "bank_transaction_id",
                      nulls_last=True).select(
         "flag", "invoice_id", "invoice_ref", "invoice_date", "evidence",
-        "days_past_due", "match_type",
+        "days_past_due",
+        match_type=pl.when(pl.col("flag") == SETTLED_OUTSIDE).then(pl.lit(DECISION))
+        .otherwise(pl.col("match_type").fill_null("none")),
         invoice_customer_name="customer_name",
         invoice_type="type",
         invoice_status="status",
@@ -110,12 +114,12 @@ def _open_without_gc(invoices: pl.DataFrame, linked: pl.DataFrame, candidates: p
                                 "it{}", pl.col("dolibarr_state"), nor_bank))
 
 
-def _with_transfers(open_rows: pl.DataFrame, verdicts: pl.DataFrame) -> pl.DataFrame:
-    """The open rows, each invoice a transfer concerns replaced by its transfer rows."""
-    judged = open_rows.drop("flag", "match_type").join(verdicts, on="invoice_id", how="inner")
+def _with_transfers(rows: pl.DataFrame, verdicts: pl.DataFrame) -> pl.DataFrame:
+    """The audit's rows, each invoice a transfer concerns replaced by its transfer rows."""
+    judged = rows.drop("flag", "match_type").join(verdicts, on="invoice_id", how="inner")
     judged = judged.with_columns(
         evidence=fmt("{}; {}", pl.col("transfer_evidence"), pl.col("dolibarr_state")))
-    rest = open_rows.join(verdicts.select("invoice_id"), on="invoice_id", how="anti")
+    rest = rows.join(verdicts.select("invoice_id"), on="invoice_id", how="anti")
     return pl.concat([rest, judged.drop("transfer_evidence")], how="diagonal_relaxed")
 
 

@@ -108,6 +108,7 @@ INVOICES = {
 # match_type values that count as strong evidence (a reference was found); the fix
 # stage records only these unless config allows soft matches.
 STRONG_MATCH_TYPES = ("ref_exact", "ref_in_description", "ref_in_reference", "multi_invoice",
+                      "decision",  # decision: a person's payment+invoice entry in decisions.yaml
                       "ref_in_label")  # pass 2: a customer transfer naming the invoice
 SOFT_MATCH_TYPE = "soft"
 
@@ -145,7 +146,8 @@ PASS1 = {
 # about: open ones with no GoCardless payment, and those excluded from matching.
 PASS2 = {
     "flag": Str,  # DOLIBARR_OPEN_NO_GC, PAID_BY_TRANSFER, AMBIGUOUS, EXCLUDED_CREDIT_NOTE, ...
-    "match_type": Str,  # transfers: ref_in_label, multi_invoice, soft; else "none"
+    "match_type": Str,  # transfers: ref_in_label, multi_invoice, soft; "decision" on
+    # SETTLED_OUTSIDE rows (decisions.yaml); else "none"
     "invoice_id": Int,
     "invoice_ref": Str,
     "invoice_customer_name": Str,
@@ -170,7 +172,7 @@ PASS2 = {
 PASS3 = {
     "flag": Str,  # PAYOUT_MATCHED, PAYOUT_AMOUNT_MISMATCH, PAYOUT_PENDING, PAYOUT_NOT_IN_BANK, AMBIGUOUS, BANK_CREDIT_UNMATCHED
     "fees_flag": Str,  # FEES_EXPLAINED, FEES_MISMATCH, or null when gross - fees = net
-    "match_type": Str,  # reference_in_label, amount_date, none
+    "match_type": Str,  # reference_in_label, amount_date, decision (decisions.yaml), none
     "payout_id": Str,
     "reference": Str,
     "payout_status": Str,
