@@ -388,6 +388,7 @@ def test_a_pass_given_a_bad_decisions_file_exits_non_zero_with_the_line(tmp_path
     bad.write_text("- payment: PM1\n  ignore: x\n- payment: PM1\n  ignore: y\n")
     done = subprocess.run(
         [sys.executable, str(ROOT / "stages" / "pass2.py"), "--invoices", "x", "--pass1", "y",
+         "--bank", "z", "--pass3", "w",
          "--from", "2026-01-01", "--to", "2026-01-31", "--decisions", str(bad),
          "--out", str(tmp_path / "out.parquet")], capture_output=True, text=True)
     assert done.returncode == 2
