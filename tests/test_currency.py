@@ -17,6 +17,7 @@ import polars as pl
 from matching_frames import (FROM, SETTINGS, TO, bank, by_payment, invoices, payments,
                              payout_items, payouts)
 from recon.fixplan import plan_payments
+from recon.match_invoices import audit_invoices
 from recon.match_payments import match_payments
 from recon.match_payouts import match_payouts
 from recon.schemas import PASS1, PASS3
@@ -88,6 +89,24 @@ def test_the_soft_rule_never_pairs_amounts_of_two_currencies():
     assert (out["flag"][0], out["invoice_id"][0]) == ("GC_UNMATCHED", None)
     out = pass1(payments({"description": "abonnement"}), invoices({}))
     assert (out["flag"][0], out["match_type"][0]) == ("GC_PAID_DOLIBARR_OPEN", "soft")
+
+
+def audit(invs, line):
+    pass1 = match_payments(payments().clear(), invs, SETTINGS, FROM, TO)
+    return audit_invoices(invs, pass1, FROM, TO, bank=bank(line), settings=SETTINGS)
+
+
+def test_a_usd_transfer_never_pays_an_invoice_whose_amounts_dolibarr_gives_in_eur():
+    """Pass 2's transfers: a Wise USD credit naming the invoice, or of its amount, against
+    an invoice without multicurrency_code (EUR) or in USD (its total_ttc is still EUR)."""
+    credit = {"label": "Virement FA2601-0001", "counterparty": "DURAND CLIENT",
+              "amount_cents": 10000, "operation_date": date(2026, 1, 20), "currency": "USD"}
+    for currency in (None, "USD"):
+        for line in (credit, {**credit, "label": "Virement de DURAND CLIENT"}):
+            out = audit(invoices({"currency": currency}), line)
+            assert "PAID_BY_TRANSFER" not in out["flag"].to_list(), (currency, line, out)
+    out = audit(invoices({"currency": None}), {**credit, "currency": "EUR"})
+    assert out["flag"].to_list() == ["PAID_BY_TRANSFER"]
 
 
 def pass3(pos, lines):
