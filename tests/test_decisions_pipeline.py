@@ -159,7 +159,10 @@ def test_review_proposes_an_entry_per_line_needing_action(workdir, dolibarr):
             "#   invoice: FA2601-0011    # candidate: keep one\n"
             "#   invoice: FA2601-0012    # candidate: keep one\n"
             "#   note:\n# or:\n# - payment: PM000132YX8FW3\n#   ignore:\n") in review
-    assert "# - invoice: FA2601-0022\n#   settled:\n" in review
+    # The demo's only open invoice with no payment is paid by a transfer: nothing to decide.
+    assert ("# PAID_BY_TRANSFER invoice FA2601-0022 66.00 EUR left to pay, BOULANGERIE LEFEVRE, "
+            "due 2026-01-31\n") in review
+    assert "# - invoice: FA2601-0022\n#   settled:" not in review
     assert "# - bank: 7aa245bd-f0f8-4c8e-b339-3931123a8fdf\n#   ignore:\n" in review
     # Once decided, those lines are no longer proposed.
     decisions.write_text(FOUR)
