@@ -5,8 +5,10 @@ import requests
 
 import fix
 from recon.dolibarr import BadRequestError, WriteOutcomeUnknown
+from recon.fix_settings import FixSettings
 from recon.fixplan import plan_payments
 from recon.journal import Journal
+from recon.payment_posting import posting_for
 
 from emulated import start_emulator
 from fix_helpers import (KEY, a_row, demo_pass1, frame, journal_lines, posts, run_fix,
@@ -47,7 +49,7 @@ def test_killed_between_the_post_and_its_result_line_the_rerun_does_not_post_aga
                              invoices=[{"invoice_id": 4, "invoice_ref": "FA2601-0004",
                                         "amount_cents": 8990}],
                              endpoint="/invoices/4/payments")
-    pay_by_hand(emu, "/invoices/4/payments", fix.posting_for(P04, 8990, fix.FixSettings(
+    pay_by_hand(emu, "/invoices/4/payments", posting_for(P04, 8990, FixSettings(
         False, False, 3, 1)).body)  # ...and the process died before writing the result
     before = emu.payment_count()
 

@@ -1,0 +1,52 @@
+"""The `fix:` settings of config.yaml, and the money format `make fix` prints and sends."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from recon.errors import InputError
+
+@dataclass(frozen=True)
+class FixSettings:
+    allow_soft: bool
+    allow_multi_invoice: bool
+    payment_type_id: int
+    bank_account_id: int
+
+
+def fix_settings(config: dict, config_path: str) -> FixSettings:
+    """The `fix:` section, checked: ids are whole numbers >= 1, switches are booleans."""
+    section = config.get("fix") or {}
+    switches = {}
+    for key in ("allow_soft", "allow_multi_invoice"):
+        switches[key] = section.get(key, False)
+        if not isinstance(switches[key], bool):
+            raise InputError(f"fix.{key} must be true or false", file=config_path,
+                             value=switches[key])
+    ids = {}
+    for key, variable in (("payment_type_id", "DOLIBARR_GC_PAYMENT_ID"),
+                          ("bank_account_id", "DOLIBARR_BANK_ACCOUNT_ID")):
+        value = section.get(key)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise InputError(f"fix.{key} (or {variable}) must be a Dolibarr id, a whole "
+                             "number of at least 1", file=config_path, value=value)
+        ids[key] = value
+    return FixSettings(**switches, **ids)
+
+
+def money(cents: int) -> str:
+    """Cents as the decimal string Dolibarr and people read: 123456 -> '1234.56'."""
+    sign = "-" if cents < 0 else ""
+    whole, part = divmod(abs(cents), 100)
+    return f"{sign}{whole}.{part:02d}"
+
+
+def to_cents(value: object) -> int | None:
+    """A Dolibarr amount ('39.9', '1200.00000000', 55) as cents; None when unreadable."""
+    try:
+        amount = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return None
+    if not amount.is_finite():
+        return None
+    return int((amount * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
