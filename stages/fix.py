@@ -13,9 +13,14 @@ safeguard lives here:
 6. an intent line is on disk before each POST and a result line after it; a POST whose
    outcome is unknown is settled by reading, never retried.
 
+In clearing mode (config fix.clearing_account_id) payments go to the clearing account and
+each payout that reached the bank is then booked (recon.payout_booking decides what,
+recon.payout_writes writes it, exactly once), only when all its payments are there.
+
 Usage: fix.py --pass1 interim/pass1_<W>.parquet --config config.yaml
               --journal tmp/fix_journal.jsonl --written-stamp tmp/dolibarr_written.stamp
-              [--confirm yes]
+              [--pass3 interim/pass3_<W>.parquet --payments interim/gc_payments.parquet
+               --payout-items interim/gc_payout_items.parquet] [--confirm yes]
 """
 from __future__ import annotations
 
@@ -27,13 +32,15 @@ from typing import Callable, TextIO
 from recon import config as config_module
 from recon.dolibarr import client_from_env
 from recon.errors import StageError, run
-from recon.fix_settings import fix_settings
+from recon.fix_settings import FixSettings, fix_settings, to_cents
 from recon.fix_writes import FixRun
-from recon.fixplan import plan_payments
-from recon.io import read_parquet
+from recon.fixplan import Plan, plan_payments
+from recon.io import read_columns, read_parquet, scan_parquet
 from recon.journal import Journal
-from recon.plan_text import render_plan
-from recon.schemas import PASS1
+from recon.payout_booking import ITEM_COLUMNS, PASS3_BOOKING, PAYMENT_COLUMNS, Booking, plan_bookings
+from recon.payout_writes import TO_BOOK, PayoutWriter
+from recon.plan_text import render_bookings, render_plan
+from recon.schemas import GC_PAYMENTS, GC_PAYOUT_ITEMS, PASS1
 
 
 def confirmed(answer: str | None, stdin: TextIO, out: Callable[[str], None]) -> bool:
@@ -54,6 +61,27 @@ def confirmed(answer: str | None, stdin: TextIO, out: Callable[[str], None]) -> 
     return False
 
 
+def read_bookings(args: argparse.Namespace) -> list[Booking]:
+    """Clearing mode: the payouts to book, from pass 3, the payments and the breakdown."""
+    for name in ("pass3", "payments", "payout_items"):
+        if not getattr(args, name):
+            raise StageError(f"clearing mode (fix.clearing_account_id) needs --{name.replace('_', '-')}")
+    return plan_bookings(scan_parquet(args.pass3, PASS3_BOOKING).collect(),
+                         read_columns(args.payments, GC_PAYMENTS, PAYMENT_COLUMNS),
+                         read_columns(args.payout_items, GC_PAYOUT_ITEMS, ITEM_COLUMNS))
+
+
+def show_bookings(client, journal: Journal, settings: FixSettings, plan: Plan,
+                  bookings: list[Booking]) -> int:
+    """Print what the payouts need (read live, nothing written); how many have lines to post."""
+    writer = PayoutWriter(client, journal, settings, lambda: None)
+    planned = frozenset(p.gc_payment_id for p in plan.payments)
+    previews = [(b, writer.preview(b, planned)) for b in bookings]
+    balance = to_cents(client.get(f"/bankaccounts/{settings.clearing_account_id}/balance"))
+    print(render_bookings(previews, settings, balance, plan.total_cents))
+    return sum(1 for _, p in previews if p.state == TO_BOOK)
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="Record in Dolibarr the GoCardless payments pass 1 proved received "
@@ -64,6 +92,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         "tmp/fix_journal.jsonl")
     parser.add_argument("--written-stamp", required=True, help="file touched after a write, "
                         "so the next report refetches Dolibarr")
+    parser.add_argument("--pass3", help="interim/pass3_<FROM>_<TO>.parquet (clearing mode)")
+    parser.add_argument("--payments", help="interim/gc_payments.parquet (clearing mode)")
+    parser.add_argument("--payout-items", help="interim/gc_payout_items.parquet (clearing mode)")
     parser.add_argument("--confirm", help="'yes' writes without asking; without it, ask at a "
                         "terminal, else only show the plan")
     return parser.parse_args(argv)
@@ -75,22 +106,28 @@ def main(argv: list[str] | None = None, stdin: TextIO | None = None) -> int:
     settings = fix_settings(config, args.config)
     plan = plan_payments(read_parquet(args.pass1, PASS1), allow_soft=settings.allow_soft,
                          allow_multi_invoice=settings.allow_multi_invoice)
+    bookings = read_bookings(args) if settings.clearing_account_id else []
     journal = Journal(args.journal)
     with journal.locked():
         unresolved = journal.unresolved()
         print(render_plan(plan, settings, unresolved))
-        if not plan.payments and not unresolved:
-            print("Nothing to record.")
-            return 0
-        if not confirmed(args.confirm, stdin or sys.stdin, print):
-            return 0
-        client = client_from_env(config, write=True)
-        fix_run = FixRun(client, journal, settings, Path(args.written_stamp))
+        client = client_from_env(config, write=True) if settings.clearing_account_id else None
         try:
-            tally = fix_run.run(plan, unresolved)
+            to_book = show_bookings(client, journal, settings, plan, bookings) if client else 0
+            if not plan.payments and not unresolved and not to_book:
+                print("Nothing to record.")
+                return 0
+            if not confirmed(args.confirm, stdin or sys.stdin, print):
+                return 0
+            client = client or client_from_env(config, write=True)
+            fix_run = FixRun(client, journal, settings, Path(args.written_stamp))
+            try:
+                tally = fix_run.run(plan, unresolved, bookings)
+            finally:
+                print(fix_run.tally.summary())
         finally:
-            client.close()
-            print(fix_run.tally.summary())
+            if client is not None:
+                client.close()
     if tally.stopped:
         raise StageError(f"make fix stopped: {tally.stopped}")
     return 0 if tally.ok else 1

@@ -3,20 +3,14 @@ from datetime import date
 
 import polars as pl
 
-from recon.payout_booking import (DEDUCTION, FEES, TRANSFER, Line, missing_postings, noon_utc,
-                                  payments_filter, payments_problem, payout_filter, plan_bookings)
+from recon.payout_booking import (DEDUCTION, FEES, PASS3_BOOKING, TRANSFER, Line, missing_postings,
+                                  noon_utc, payments_filter, payments_problem, payout_filter,
+                                  plan_bookings)
 from recon.schemas import GC_PAYMENTS, GC_PAYOUT_ITEMS
-
-PASS3_BOOKING = {"flag": pl.String, "payout_id": pl.String, "gross_cents": pl.Int64,
-                 "fees_cents": pl.Int64, "fees_ht_cents": pl.Int64, "fees_tva_cents": pl.Int64,
-                 "chargebacks_cents": pl.Int64, "refunds_cents": pl.Int64,
-                 "fees_refunded_cents": pl.Int64, "net_cents": pl.Int64, "bank_date": pl.Date,
-                 "bank_transaction_id": pl.String}
-
 
 def payout(payout_id="PO1", gross=48000, ht=520, tva=104, chargebacks=0, refunds=0, fees_back=0,
            flag="PAYOUT_MATCHED", bank_date=date(2026, 3, 9)):
-    net = gross - ht - tva - chargebacks - refunds - fees_back
+    net = gross - ht - tva - chargebacks - refunds + fees_back
     return dict(flag=flag, payout_id=payout_id, gross_cents=gross, fees_cents=ht + tva,
                 fees_ht_cents=ht, fees_tva_cents=tva, chargebacks_cents=chargebacks,
                 refunds_cents=refunds, fees_refunded_cents=fees_back, net_cents=net,
@@ -75,10 +69,28 @@ def test_a_chargeback_netted_in_the_payout_gets_its_own_line_naming_the_payment(
     assert booking.clearing_cents == -20000
 
 
+def test_a_fee_given_back_on_a_chargeback_is_a_line_of_its_own():
+    """The demo's PO_D: 2174.00 gross, fees 14.14 + TVA 2.83, a 780.00 chargeback whose
+    4.80 fee comes back, a 100.00 refund: 1281.83 reaches the bank."""
+    rows = [payout(gross=217400, ht=1414, tva=283, chargebacks=78000, refunds=10000, fees_back=480)]
+    [booking] = book(rows, [("PM1", "PO1", 217400)],
+                     [("PO1", "payment", "PM9", "charged_back", -78000, -480),
+                      ("PO1", "refund", "PM21", "paid", -10000, 0)])
+    assert booking.problem is None and booking.net_cents == 128183
+    assert booking.lines[1:] == (
+        Line(FEES, "GoCardless fees PO1 (HT 14.14, TVA 2.83)", -1697),
+        Line(DEDUCTION, "GoCardless chargeback PM9 in payout PO1", -78000),
+        Line(DEDUCTION, "GoCardless fees given back on PM9 in payout PO1", 480),
+        Line(DEDUCTION, "GoCardless refund PM21 in payout PO1", -10000),
+    )
+    assert booking.clearing_cents == -217400
+
+
 def test_deductions_pass3_counts_but_the_breakdown_lacks_leave_the_payout_to_a_person():
     [booking] = book([payout(gross=20000, chargebacks=5000)], [("PM5", "PO1", 20000)])
-    assert booking.problem == ("the breakdown's lines (0.00) are not the chargebacks, refunds and fees "
-                               "given back of pass 3 (50.00); download the breakdown export")
+    assert booking.problem == ("the breakdown's lines (debits 0.00, fees given back 0.00) are not pass 3's "
+                               "(chargebacks and refunds 50.00, fees given back 0.00); download the "
+                               "breakdown export")
 
 
 def test_a_payout_whose_payments_do_not_add_up_to_its_gross_is_left_to_a_person():

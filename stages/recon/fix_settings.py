@@ -12,14 +12,22 @@ class FixSettings:
     allow_multi_invoice: bool
     payment_type_id: int
     bank_account_id: int
+    clearing_account_id: int | None = None  # clearing mode when set
+    require_payout_in_bank: bool = True
+
+    @property
+    def payments_account_id(self) -> int:
+        """Where customer payments are recorded: the clearing account in clearing mode."""
+        return self.clearing_account_id or self.bank_account_id
 
 
 def fix_settings(config: dict, config_path: str) -> FixSettings:
     """The `fix:` section, checked: ids are whole numbers >= 1, switches are booleans."""
     section = config.get("fix") or {}
     switches = {}
-    for key in ("allow_soft", "allow_multi_invoice"):
-        switches[key] = section.get(key, False)
+    for key, default in (("allow_soft", False), ("allow_multi_invoice", False),
+                         ("require_payout_in_bank", True)):
+        switches[key] = section.get(key, default)
         if not isinstance(switches[key], bool):
             raise InputError(f"fix.{key} must be true or false", file=config_path,
                              value=switches[key])
@@ -31,7 +39,17 @@ def fix_settings(config: dict, config_path: str) -> FixSettings:
             raise InputError(f"fix.{key} (or {variable}) must be a Dolibarr id, a whole "
                              "number of at least 1", file=config_path, value=value)
         ids[key] = value
-    return FixSettings(**switches, **ids)
+    clearing = section.get("clearing_account_id")
+    if clearing is not None:
+        if isinstance(clearing, bool) or not isinstance(clearing, int) or clearing < 1:
+            raise InputError("fix.clearing_account_id (or DOLIBARR_CLEARING_ACCOUNT_ID) must be a "
+                             "Dolibarr bank account id, a whole number of at least 1, or empty "
+                             "(clearing mode off)", file=config_path, value=clearing)
+        if clearing == ids["bank_account_id"]:
+            raise InputError("fix.clearing_account_id must differ from fix.bank_account_id: "
+                             "payouts are transfers from one to the other", file=config_path,
+                             value=clearing)
+    return FixSettings(**switches, **ids, clearing_account_id=clearing)
 
 
 def money(cents: int) -> str:

@@ -20,6 +20,8 @@ from recon.fixplan import Plan, PlannedPayment
 from recon.journal import (ERROR, FOUND_ON_REREAD, NOT_RECORDED, RECORDED, UNKNOWN,
                            Journal)
 from recon.payment_posting import Posting, by_id, find_recorded, invoice_problem, posting_for
+from recon.payout_booking import Booking
+from recon.payout_writes import BOOKING_KEY, PayoutWriter
 from recon.plan_text import intent_refs
 
 # Errors that end the run: the key, the permissions or the server are wrong for every
@@ -38,15 +40,42 @@ class Tally:
     unknown: int = 0
     recorded_cents: int = 0
     stopped: str | None = None
+    payouts: object | None = None  # PayoutTally in clearing mode
 
     @property
     def ok(self) -> bool:
-        return not (self.failed or self.unknown or self.stopped)
+        return not (self.failed or self.unknown or self.stopped
+                    or (self.payouts is not None and self.payouts.stopped))
 
     def summary(self) -> str:
         text = (f"Recorded {self.recorded} ({money(self.recorded_cents)}), skipped "
                 f"{self.skipped}, failed {self.failed}, outcome unknown {self.unknown}.")
+        if self.payouts is not None:
+            text += " " + self.payouts.summary()
         return text + (f" Stopped: {self.stopped}" if self.stopped else "")
+
+
+def clearing_account_problem(accounts: list[dict], settings: FixSettings) -> str | None:
+    """The clearing account must exist, be open, be a current account (a cash account takes
+    only cash lines) and share the bank account's currency (else transfers need amount_to)."""
+    wanted = settings.clearing_account_id
+    clearing = by_id(accounts, wanted)
+    bank = by_id(accounts, settings.bank_account_id) or {}
+    where = f"clearing account id {wanted} (config fix.clearing_account_id or DOLIBARR_CLEARING_ACCOUNT_ID)"
+    if clearing is None:
+        known = ", ".join(f"{a.get('id')} {a.get('ref')}" for a in accounts)
+        return f"{where} does not exist in Dolibarr (accounts: {known or 'none'})"
+    name = f"{where}, {clearing.get('ref')}"
+    if str(clearing.get("clos")) == "1":
+        return f"{name}, is closed in Dolibarr"
+    kind = str(clearing.get("type", clearing.get("courant")))
+    if kind != "1":
+        what = {"0": "a savings account", "2": "a cash account"}.get(kind, f"of type {kind}")
+        return f"{name}, is {what}; make it a current account (type 1)"
+    if clearing.get("currency_code") != bank.get("currency_code"):
+        return (f"{name}, is in {clearing.get('currency_code')}, the bank account "
+                f"{bank.get('ref')} in {bank.get('currency_code')}: they must share a currency")
+    return None
 
 
 @dataclass
@@ -58,14 +87,27 @@ class FixRun:
     out: Callable[[str], None] = print
     tally: Tally = field(default_factory=Tally)
 
-    def run(self, plan: Plan, unresolved: list[dict]) -> Tally:
-        """Check the ids, settle the journal, then record the plan payment by payment."""
+    def __post_init__(self):
+        self.payouts = PayoutWriter(self.client, self.journal, self.settings,
+                                    self.touch_written_stamp, self.out)
+        if self.settings.clearing_account_id:
+            self.tally.payouts = self.payouts.tally
+
+    def run(self, plan: Plan, unresolved: list[dict], bookings: list[Booking] = ()) -> Tally:
+        """Check the ids, settle the journal, record the plan payment by payment, then (in
+        clearing mode) book the payouts, each once its payments are all recorded."""
         try:
             self.check_reference_ids()
             for intent in unresolved:
-                self.settle_earlier_attempt(intent)
+                if intent.get(BOOKING_KEY):
+                    self.payouts.settle_earlier_attempt(intent)
+                else:
+                    self.settle_earlier_attempt(intent)
             for payment in plan.payments:
                 self.record(payment)
+            if self.settings.clearing_account_id:
+                for booking in bookings:
+                    self.payouts.book(booking)
         except DolibarrError as exc:
             if not isinstance(exc, STOP_ERRORS):
                 raise
@@ -91,6 +133,10 @@ class FixRun:
         if str(account.get("clos")) == "1":
             raise StageError(f"bank account id {self.settings.bank_account_id} "
                              f"({account.get('ref')}) is closed in Dolibarr")
+        if self.settings.clearing_account_id:
+            problem = clearing_account_problem(accounts, self.settings)
+            if problem:
+                raise StageError(problem)
         self.out(f"Payment mode {mode.get('id')} ({mode.get('code')}, {mode.get('label')}); "
                  f"bank account {account.get('id')} ({account.get('ref')}, "
                  f"{account.get('label')}).")

@@ -76,7 +76,7 @@ def posting_for(payment: PlannedPayment, remaining_cents: int, settings: FixSett
     common = {
         "datepaye": payment_date(payment),
         "paymentid": settings.payment_type_id,
-        "accountid": settings.bank_account_id,
+        "accountid": settings.payments_account_id,
         "closepaidinvoices": "yes",
         "num_payment": payment.gc_payment_id,
         "comment": payment_comment(payment),

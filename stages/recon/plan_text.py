@@ -33,3 +33,27 @@ def render_plan(plan: Plan, settings: FixSettings, unresolved: list[dict]) -> st
 
 def intent_refs(intent: dict) -> str:
     return "+".join(str(i.get("invoice_ref")) for i in intent.get("invoices", []))
+
+
+def render_bookings(previews: list, settings: FixSettings, balance_cents: int | None,
+                    payments_cents: int) -> str:
+    """Clearing mode's part of the plan: per payout what would be posted (or why not), and the
+    clearing account's balance before and after. `previews`: (Booking, Preview) pairs."""
+    lines = [f"Clearing mode: payments go to clearing account {settings.clearing_account_id}; each "
+             f"payout that reached the bank becomes a transfer to bank account "
+             f"{settings.bank_account_id} plus its fee line ({len(previews)} payout(s)):"]
+    for booking, preview in previews:
+        lines.append(f"  payout {booking.payout_id:<16} bank line {booking.bank_date.isoformat()} "
+                     f"net {money(booking.net_cents):>10}  {preview.state}"
+                     + (f": {preview.why}" if preview.why else ""))
+        for line in preview.to_post:
+            lines.append(f"      {line.kind:<9} {money(line.clearing_cents):>10}  {line.label}")
+    booked = sum(l.clearing_cents for _, p in previews for l in p.to_post)
+    if balance_cents is None:
+        lines.append(f"Clearing account: payments {money(payments_cents)}, payouts {money(booked)} "
+                     "(balance not read).")
+    else:
+        after = balance_cents + payments_cents + booked
+        lines.append(f"Clearing account balance: {money(balance_cents)} now, payments "
+                     f"+{money(payments_cents)}, payouts {money(booked)}, {money(after)} after.")
+    return "\n".join(lines)
