@@ -55,12 +55,11 @@ class Tally:
         return text + (f" Stopped: {self.stopped}" if self.stopped else "")
 
 
-def clearing_account_problem(accounts: list[dict], settings: FixSettings) -> str | None:
+def clearing_account_problem(accounts: list[dict], wanted: int, bank_account_id) -> str | None:
     """The clearing account must exist, be open, be a current account (a cash account takes
     only cash lines) and share the bank account's currency (else transfers need amount_to)."""
-    wanted = settings.clearing_account_id
     clearing = by_id(accounts, wanted)
-    bank = by_id(accounts, settings.bank_account_id) or {}
+    bank = by_id(accounts, bank_account_id) or {}
     where = f"clearing account id {wanted} (config fix.clearing_account_id or DOLIBARR_CLEARING_ACCOUNT_ID)"
     if clearing is None:
         known = ", ".join(f"{a.get('id')} {a.get('ref')}" for a in accounts)
@@ -134,7 +133,8 @@ class FixRun:
             raise StageError(f"bank account id {self.settings.bank_account_id} "
                              f"({account.get('ref')}) is closed in Dolibarr")
         if self.settings.clearing_account_id:
-            problem = clearing_account_problem(accounts, self.settings)
+            problem = clearing_account_problem(accounts, self.settings.clearing_account_id,
+                                               self.settings.bank_account_id)
             if problem:
                 raise StageError(problem)
         self.out(f"Payment mode {mode.get('id')} ({mode.get('code')}, {mode.get('label')}); "
