@@ -43,6 +43,9 @@ PAYOUTS_COLUMNS = [
     "payout_id", "reference", "gross_eur", "fees_eur", "net_eur", "arrival_date",
     "bank_transaction_id", "bank_date", "bank_label", "bank_amount_eur", "match_type",
     "flag", "explanation",
+    # gross - fees - chargebacks - refunds - fees_refunded = net (unless FEES_MISMATCH)
+    "fees_flag", "fees_ht_eur", "fees_tva_eur", "chargebacks_eur", "refunds_eur",
+    "fees_refunded_eur",
 ]
 
 LINES_PER_FLAG = 30
@@ -107,17 +110,16 @@ def reconciliation_table(pass1: pl.DataFrame, pass2: pl.DataFrame,
 # --- the payouts CSV ---------------------------------------------------------------------
 
 def payouts_table(pass3: pl.DataFrame) -> pl.DataFrame:
-    """One row per payout or unexplained bank credit; both flags of a payout in `flag`."""
+    """One row per payout or unexplained bank credit; the fee verdict in its own column."""
+    money = ("gross", "fees", "net", "bank_amount", "fees_ht", "fees_tva", "chargebacks",
+             "refunds", "fees_refunded")
     return pass3.select(
         "payout_id", "reference", "arrival_date", "bank_transaction_id", "bank_date",
-        "bank_label", "match_type",
-        gross_eur=eur(pl.col("gross_cents")),
-        fees_eur=eur(pl.col("fees_cents")),
-        net_eur=eur(pl.col("net_cents")),
-        bank_amount_eur=eur(pl.col("bank_amount_cents")),
-        flag=pl.concat_str(["flag", "fees_flag"], separator=";", ignore_nulls=True),
+        "bank_label", "match_type", "flag", "fees_flag",
+        *(eur(pl.col(f"{name}_cents")).alias(f"{name}_eur") for name in money),
         explanation=pl.concat_str(
-            ["evidence", fmt("fees: {}", pl.col("explanation"))],
+            ["evidence", pl.when(pl.col("explanation").is_not_null())
+             .then(fmt("fees: {}", pl.col("explanation")))],
             separator="; ", ignore_nulls=True),
     ).select(PAYOUTS_COLUMNS)
 
@@ -205,6 +207,7 @@ def summary_text(pass1: pl.DataFrame, pass2: pl.DataFrame, pass3: pl.DataFrame,
             "net, bank credits at their amount, FEES_MISMATCH at gross - net - fees.",
             ""]
     out += _money_in_bank_lines(pass1, pass3)
+    out += _fee_lines(pass3)
     out += _action_lines(totals, _flag_rows(pass1, pass2, pass3, with_lines=True))
     return "\n".join(out) + "\n"
 
@@ -227,6 +230,16 @@ def _money_in_bank_lines(pass1: pl.DataFrame, pass3: pl.DataFrame) -> list[str]:
     )
     parts = [f"{value} {n} ({_money(cents)} EUR)" for value, n, cents, _ in counts.iter_rows()]
     return [f"Payments whose money reached the bank: {', '.join(parts) or 'none'}", ""]
+
+
+def _fee_lines(pass3: pl.DataFrame) -> list[str]:
+    """The window's GoCardless fees, HT + TVA = TTC (the TVA is deductible)."""
+    payouts = pass3.filter(pl.col("payout_id").is_not_null())
+    ttc, ht, tva = (payouts[c].sum() for c in ("fees_cents", "fees_ht_cents", "fees_tva_cents"))
+    unsplit = payouts["fees_ht_cents"].null_count()
+    note = f" (no HT/TVA split for {unsplit} payouts)" if unsplit else ""
+    return [f"GoCardless fees of the payouts: HT {_money(ht)} EUR + TVA {_money(tva)} EUR = "
+            f"TTC {_money(ttc)} EUR{note}", ""]
 
 
 def _action_lines(totals: pl.DataFrame, shown: pl.DataFrame) -> list[str]:
