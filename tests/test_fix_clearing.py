@@ -1,8 +1,7 @@
 """Clearing mode against the emulator: a month of the demo booked through a GoCardless account.
 
-The demo's exports go through the real parsers and pass 3; pass 3 gets the fee split of
-issue 11 (HT from the payments' transaction_fee, TVA from transaction_fee_tax, the breakdown's
-deductions) here until that work lands in pass 3. The demo Dolibarr gets a clearing account
+The demo's exports go through the real parsers and pass 3 (its fee accounting gives HT, TVA
+and the deductions of each payout). The demo Dolibarr gets a clearing account
 (id 2, GOCARDLESS) holding the payments it already has, as after a switch to clearing mode.
 """
 import json
@@ -50,24 +49,8 @@ def interim(tmp_path_factory):
                              "--from", FROM, "--to", TO, "--config", str(ROOT / "config.yaml"),
                              "--out", str(out / "pass3.parquet")]) in (0, None)
     pass3 = pl.read_parquet(out / "pass3.parquet")
-    if "fees_ht_cents" not in pass3.columns:
-        pass3 = with_fee_split(pass3, pl.read_parquet(out / "gc_payments.parquet"),
-                               pl.read_parquet(out / "gc_payout_items.parquet"))
     write_parquet(pass3.select(list(PASS3_BOOKING)), out / "pass3_booking.parquet", PASS3_BOOKING)
     return out
-
-
-def with_fee_split(pass3, payments, items):
-    """Issue 11's columns, from the same exports, for as long as pass 3 lacks them."""
-    fees = payments.group_by("payout_id").agg(fees_ht_cents=pl.col("transaction_fee_cents").sum(),
-                                              fees_tva_cents=pl.col("transaction_fee_tax_cents").sum())
-    debits = items.group_by("payout_id").agg(
-        chargebacks_cents=-pl.col("gross_cents").filter((pl.col("status") == "charged_back")
-                                                        & (pl.col("gross_cents") < 0)).sum(),
-        refunds_cents=-pl.col("gross_cents").filter(pl.col("resource_type") == "refund").sum(),
-        fees_refunded_cents=-pl.col("fees_cents").filter(pl.col("fees_cents") < 0).sum())
-    return (pass3.join(fees, on="payout_id", how="left").join(debits, on="payout_id", how="left")
-            .with_columns(pl.col("chargebacks_cents", "refunds_cents", "fees_refunded_cents").fill_null(0)))
 
 
 # Payments of PO_A, PO_C and PO_D that no invoice proves (a deposit, two AMBIGUOUS, an

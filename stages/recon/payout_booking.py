@@ -95,6 +95,7 @@ def deduction_items(items: pl.DataFrame) -> pl.DataFrame:
     """The breakdown's debits and fees given back, one row per line to book."""
     kind = (pl.when(pl.col("resource_type") == "refund").then(pl.lit("refund"))
             .when(pl.col("status") == "charged_back").then(pl.lit("chargeback"))
+            .when(pl.col("status") == "failed").then(pl.lit("late failure"))
             .otherwise(pl.col("resource_type")))
     debits = items.filter(pl.col("gross_cents") < 0).select(
         "payout_id", "gc_payment_id", kind=kind, clearing_cents=pl.col("gross_cents"))
@@ -139,7 +140,9 @@ def _with_problem(booking: Booking, row: dict) -> Booking:
     pass3_debits = abs(row.get("chargebacks_cents") or 0) + abs(row.get("refunds_cents") or 0)
     pass3_given_back = abs(row.get("fees_refunded_cents") or 0)
     problem = None
-    if booking.net_cents <= 0:
+    if row.get("fees_ht_cents") is None or row.get("fees_tva_cents") is None:
+        problem = "the payments export gives no fee columns: HT and TVA of its fees are unknown"
+    elif booking.net_cents <= 0:
         problem = f"its net amount {money(booking.net_cents)} is not positive"
     elif (debits, given_back) != (pass3_debits, pass3_given_back):
         problem = (f"the breakdown's lines (debits {money(debits)}, fees given back {money(given_back)}) "
