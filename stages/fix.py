@@ -34,13 +34,15 @@ from recon.dolibarr import client_from_env
 from recon.errors import StageError, run
 from recon.fix_settings import FixSettings, fix_settings, to_cents
 from recon.fix_writes import FixRun
-from recon.fixplan import Plan, plan_payments
+from recon.fixplan import Plan, hold_unbanked, plan_payments
 from recon.io import read_columns, read_parquet, scan_parquet
 from recon.journal import Journal
 from recon.payout_booking import ITEM_COLUMNS, PASS3_BOOKING, PAYMENT_COLUMNS, Booking, plan_bookings
 from recon.payout_writes import TO_BOOK, PayoutWriter
 from recon.plan_text import render_bookings, render_plan
-from recon.schemas import GC_PAYMENTS, GC_PAYOUT_ITEMS, PASS1
+from recon.schemas import GC_PAYMENTS, GC_PAYOUT_ITEMS, PASS1, PASS3
+
+PAYOUT_STATE_COLUMNS = ("payout_id", "flag", "net_cents", "arrival_date")
 
 
 def confirmed(answer: str | None, stdin: TextIO, out: Callable[[str], None]) -> bool:
@@ -59,6 +61,14 @@ def confirmed(answer: str | None, stdin: TextIO, out: Callable[[str], None]) -> 
         return True
     out("Not confirmed. Nothing written.")
     return False
+
+
+def writer_line(client) -> str:
+    """Which Dolibarr, and whose key, the writes will use (GET /users/info; never the key)."""
+    user = client.get("/users/info")
+    user = user if isinstance(user, dict) else {}
+    return (f"Writes go to Dolibarr at {client.display_url} as user '{user.get('login')}' "
+            f"(id {user.get('id')}), key {client.key_name}.")
 
 
 def read_bookings(args: argparse.Namespace) -> list[Booking]:
@@ -106,18 +116,26 @@ def main(argv: list[str] | None = None, stdin: TextIO | None = None) -> int:
     settings = fix_settings(config, args.config)
     plan = plan_payments(read_parquet(args.pass1, PASS1), allow_soft=settings.allow_soft,
                          allow_multi_invoice=settings.allow_multi_invoice)
+    if settings.require_payout_in_bank and args.pass3:
+        plan = hold_unbanked(plan, read_columns(args.pass3, PASS3, PAYOUT_STATE_COLUMNS))
     bookings = read_bookings(args) if settings.clearing_account_id else []
     journal = Journal(args.journal)
     with journal.locked():
         unresolved = journal.unresolved()
         print(render_plan(plan, settings, unresolved))
-        client = client_from_env(config, write=True) if settings.clearing_account_id else None
+        answer = stdin or sys.stdin
+        may_ask = args.confirm == "yes" or (args.confirm is None and answer.isatty())
+        needed = settings.clearing_account_id or (may_ask and (plan.payments or unresolved))
+        client = client_from_env(config, write=True) if needed else None
         try:
-            to_book = show_bookings(client, journal, settings, plan, bookings) if client else 0
+            if client is not None:
+                print(writer_line(client))
+            to_book = (show_bookings(client, journal, settings, plan, bookings)
+                       if settings.clearing_account_id else 0)
             if not plan.payments and not unresolved and not to_book:
                 print("Nothing to record.")
                 return 0
-            if not confirmed(args.confirm, stdin or sys.stdin, print):
+            if not confirmed(args.confirm, answer, print):
                 return 0
             client = client or client_from_env(config, write=True)
             fix_run = FixRun(client, journal, settings, Path(args.written_stamp))

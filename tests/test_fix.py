@@ -322,8 +322,12 @@ def test_without_confirmation_nothing_is_asked_of_dolibarr(tmp_path, emu, capsys
     before = emu.payment_count()
     assert run_fix(tmp_path, demo_pass1(data), confirm=None) == 0
     assert run_fix(tmp_path, demo_pass1(data), confirm="no") == 0
+    assert emu.requests == []
+    # at a terminal the plan names the Dolibarr and the user it would write as: one read
     assert run_fix(tmp_path, demo_pass1(data), confirm=None, stdin=FakeStdin("y\n", tty=True)) == 0
-    assert emu.payment_count() == before and emu.requests == []
+    assert f"Writes go to Dolibarr at {emu.url} as user 'admin' (id 1), key DOLIBARR_WRITE_API_KEY." \
+        in capsys.readouterr().out
+    assert emu.payment_count() == before and emu.requests == [("GET", "/users/info", {})]
     assert journal_lines(tmp_path) == []
     assert not (tmp_path / "tmp" / "dolibarr_written.stamp").exists()
 

@@ -18,7 +18,6 @@ import parse_shine
 import pass3 as pass3_stage
 from emulator import DolibarrEmulator
 from recon.fix_settings import FixSettings
-from recon.io import write_parquet
 from recon.journal import Journal
 from recon.payout_booking import PASS3_BOOKING, noon_utc, plan_bookings
 from recon.payout_writes import posting
@@ -48,8 +47,6 @@ def interim(tmp_path_factory):
                              str(out / "gc_payments.parquet"), "--bank", str(out / "bank.parquet"),
                              "--from", FROM, "--to", TO, "--config", str(ROOT / "config.yaml"),
                              "--out", str(out / "pass3.parquet")]) in (0, None)
-    pass3 = pl.read_parquet(out / "pass3.parquet")
-    write_parquet(pass3.select(list(PASS3_BOOKING)), out / "pass3_booking.parquet", PASS3_BOOKING)
     return out
 
 
@@ -99,7 +96,7 @@ def clearing_emu(tmp_path, monkeypatch):
 
 
 def run_clearing(tmp_path, interim, data, confirm="yes"):
-    extra = ["--pass3", str(interim / "pass3_booking.parquet"), "--payments",
+    extra = ["--pass3", str(interim / "pass3.parquet"), "--payments",
              str(interim / "gc_payments.parquet"), "--payout-items", str(interim / "gc_payout_items.parquet")]
     return run_fix(tmp_path, demo_pass1(data), confirm=confirm, extra=extra,
                    config=write_config(tmp_path, clearing_account_id=CLEARING))
@@ -112,7 +109,7 @@ def booked_lines(emulator, account_id):
 
 def bookings(interim):
     return {b.payout_id: b for b in plan_bookings(
-        pl.read_parquet(interim / "pass3_booking.parquet"),
+        pl.read_parquet(interim / "pass3.parquet").select(list(PASS3_BOOKING)),
         pl.read_parquet(interim / "gc_payments.parquet").select(list(GC_PAYMENTS)),
         pl.read_parquet(interim / "gc_payout_items.parquet").select(list(GC_PAYOUT_ITEMS)))}
 

@@ -197,7 +197,7 @@ class FixRun:
             if existing is not None:
                 return (f"already recorded in Dolibarr on {allocation.invoice_ref} "
                         f"(payment {existing.get('ref')})"), None
-            problem, remaining = invoice_problem(invoice, allocation)
+            problem, remaining = invoice_problem(invoice, allocation, payment.currency)
             if problem:
                 problems.append(f"{allocation.invoice_ref} {problem}")
         return ("; ".join(problems) or None), remaining

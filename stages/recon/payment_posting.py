@@ -42,8 +42,15 @@ def find_recorded(payments: list, gc_payment_id: str) -> dict | None:
     return None
 
 
-def invoice_problem(invoice: dict, allocation: Allocation) -> tuple[str | None, int | None]:
-    """Why this invoice must not receive this share now (None if it may), and what remains."""
+def invoice_currency(invoice: dict) -> str:
+    """The invoice's currency: multicurrency_code, else the company's EUR."""
+    return str(invoice.get("multicurrency_code") or "").strip().upper() or "EUR"
+
+
+def invoice_problem(invoice: dict, allocation: Allocation,
+                    currency: str | None = None) -> tuple[str | None, int | None]:
+    """Why this invoice must not receive this share now (None if it may), and what remains.
+    `currency`: the payment's (None: unknown, then only a EUR invoice may receive it)."""
     ref = str(invoice.get("ref") or "")
     status = str(invoice.get("status", invoice.get("statut")))
     remaining = to_cents(invoice.get("remaintopay"))
@@ -51,6 +58,10 @@ def invoice_problem(invoice: dict, allocation: Allocation) -> tuple[str | None, 
         return f"invoice id {allocation.invoice_id} is now {ref!r}, not the planned ref", remaining
     if str(invoice.get("type")) == "2":
         return "is a credit note", remaining
+    paid_in = (currency or "").strip().upper() or None
+    if paid_in != invoice_currency(invoice) and (paid_in or invoice_currency(invoice) != "EUR"):
+        return (f"is in {invoice_currency(invoice)} and the payment in {paid_in or 'an unknown currency'}: "
+                "amounts in different currencies are never compared"), remaining
     if status != "1":
         state = INVOICE_STATUS.get(status, f"in status {status}")
         return f"is {state} in Dolibarr now (status {status}), not open", remaining

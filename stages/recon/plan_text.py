@@ -4,18 +4,28 @@ from __future__ import annotations
 from recon.fix_settings import FixSettings, money
 from recon.fixplan import Plan
 
+
 def render_plan(plan: Plan, settings: FixSettings, unresolved: list[dict]) -> str:
     policy = ("strong and soft matches" if settings.allow_soft
               else "strong matches only; fix.allow_soft is false")
     lines = [f"Plan: {len(plan.payments)} GoCardless payment(s) to record in Dolibarr, "
              f"total {money(plan.total_cents)} ({policy})."]
     if plan.payments:
+        lines.append("  Invoice and customer are Dolibarr's; the payment id, its charge date and "
+                     "payout are GoCardless's.")
         lines.append(f"  {'invoice':<26} {'customer':<30} {'amount':>10}  "
                      f"{'GoCardless id':<16} {'charge date':<11}  payout")
         for p in plan.payments:
             lines.append(f"  {p.invoice_refs:<26} {p.customer_name[:30]:<30} "
                          f"{money(p.amount_cents):>10}  {p.gc_payment_id:<16} "
                          f"{p.charge_date.isoformat():<11}  {p.payout_id or '-'}")
+            lines += [f"      {a.invoice_ref:<22} {'':<30} {money(a.amount_cents):>10}  "
+                      "its share of the payment" for a in p.allocations if len(p.allocations) > 1]
+            if p.partial:
+                lines.append(f"      an instalment: recorded as a partial payment of {money(p.amount_cents)}; "
+                             "the invoice stays open for the rest")
+            if p.decided:
+                lines.append(f"      decided: {p.decided}")
         lines.append(f"  {'total':<57} {money(plan.total_cents):>10}")
     if plan.left_out:
         lines.append(f"Left out ({len(plan.left_out)}), not written:")
@@ -26,8 +36,9 @@ def render_plan(plan: Plan, settings: FixSettings, unresolved: list[dict]) -> st
         lines.append(f"The journal holds {len(unresolved)} earlier attempt(s) whose outcome is "
                      "not known; they are settled by reading Dolibarr before any write:")
         for intent in unresolved:
-            lines.append(f"  {intent.get('gc_payment_id')} on "
-                         f"{intent_refs(intent)} ({intent.get('at')})")
+            what = (f"payout {intent.get('payout_id')} {intent.get('booking')} line"
+                    if intent.get("booking") else f"{intent.get('gc_payment_id')} on {intent_refs(intent)}")
+            lines.append(f"  {what} ({intent.get('at')})")
     return "\n".join(lines)
 
 
