@@ -125,8 +125,9 @@ def test_bank_case(name, bank_dataset):
         assert isinstance(answer.json(), int)  # a new id, as a bare integer
 
 
-LINE_LISTS = [n for n in NAMES if n.startswith("BANK_GET_bankaccounts_id_lines_sqlfilters")
-              or n.endswith("_final") and "_lines_" in n]
+LINE_LISTS = [n for n in NAMES if (n.startswith("BANK_GET_bankaccounts_id_lines_sqlfilters")
+                                   or n.endswith("_final") and "_lines_" in n)
+              and isinstance(load(f"{n}.meta")["response"]["items_returned"], list)]
 
 
 @pytest.mark.parametrize("name", LINE_LISTS)
@@ -134,8 +135,6 @@ def test_line_filters_select_the_captured_lines(name, bank_dataset):
     """Bare-column filters (emetteur, num_chq, label like, in, dates, rowid) find the same lines."""
     meta = load(f"{name}.meta")
     items = meta["response"]["items_returned"]
-    if not isinstance(items, list):
-        pytest.skip("an error case: nothing listed")
     with DolibarrEmulator(bank_dataset, api_key=KEY, users=USERS) as emulator:
         got = [line["id"] for line in bank_replay(emulator, name).json()]
     expected = [item["id"] for item in items]
