@@ -25,6 +25,9 @@ from pathlib import Path
 
 import polars as pl
 
+from recon import decisions as decisions_file
+from recon.apply_decisions import left_alone_count
+from recon.decisions import Decisions
 from recon.errors import run
 from recon.flags import ACTIONS, FLAG_ORDER
 from recon.io import atomic_path, read_parquet, write_text
@@ -190,7 +193,7 @@ def _money(cents: int | None) -> str:
 
 
 def summary_text(pass1: pl.DataFrame, pass2: pl.DataFrame, pass3: pl.DataFrame,
-                 date_from: date, date_to: date) -> str:
+                 date_from: date, date_to: date, decisions: Decisions | None = None) -> str:
     """The terminal summary: counts and totals per flag, then what needs action."""
     totals = (_flag_rows(pass1, pass2, pass3).group_by("flag")
               .agg(count=pl.len(), cents=pl.col("cents").sum()))
@@ -208,6 +211,7 @@ def summary_text(pass1: pl.DataFrame, pass2: pl.DataFrame, pass3: pl.DataFrame,
             ""]
     out += _money_in_bank_lines(pass1, pass3)
     out += _fee_lines(pass3)
+    out += _decisions_lines(decisions, pass1, pass2, pass3)
     out += _action_lines(totals, _flag_rows(pass1, pass2, pass3, with_lines=True))
     return "\n".join(out) + "\n"
 
@@ -230,6 +234,16 @@ def _money_in_bank_lines(pass1: pl.DataFrame, pass3: pl.DataFrame) -> list[str]:
     )
     parts = [f"{value} {n} ({_money(cents)} EUR)" for value, n, cents, _ in counts.iter_rows()]
     return [f"Payments whose money reached the bank: {', '.join(parts) or 'none'}", ""]
+
+
+def _decisions_lines(decisions: Decisions | None, pass1: pl.DataFrame, pass2: pl.DataFrame,
+                     pass3: pl.DataFrame) -> list[str]:
+    """One line: the decisions of decisions.yaml this window used, and those left alone."""
+    if decisions is None or decisions.count == 0:
+        return []
+    used, alone = left_alone_count(decisions, pass1, pass2, pass3)
+    return [f"Decisions ({decisions.path}): {used} used in this window, {alone} about lines "
+            "not in it (left alone)", ""]
 
 
 def _fee_lines(pass3: pl.DataFrame) -> list[str]:
@@ -275,6 +289,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--pass3", required=True, help="pass-3 Parquet")
     parser.add_argument("--from", dest="date_from", required=True, help="window start, YYYY-MM-DD")
     parser.add_argument("--to", dest="date_to", required=True, help="window end, YYYY-MM-DD")
+    parser.add_argument("--decisions", default=None,
+                        help="decisions.yaml, for the count of decisions used")
     parser.add_argument("--out-dir", required=True, help="where the CSVs and the summary go")
     return parser.parse_args(argv)
 
@@ -294,7 +310,8 @@ def main(argv=None) -> None:
     write_csv(table, out_dir / f"reconciliation_{window}.csv")
     del table
     write_csv(payouts_table(pass3), out_dir / f"payouts_fees_{window}.csv")
-    summary = summary_text(pass1, pass2, pass3, date_from, date_to)
+    summary = summary_text(pass1, pass2, pass3, date_from, date_to,
+                           decisions_file.load(args.decisions))
     write_text(summary, out_dir / f"summary_{window}.txt")
     print(summary, end="")
 

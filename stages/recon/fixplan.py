@@ -32,7 +32,10 @@ PARTIAL_FLAG = "GC_PARTIAL"  # a received instalment: recorded as a partial paym
 NOT_IN_BANK = "PAYOUT_NOT_IN_BANK"  # overdue (not merely pending): holds its payments back
 DECISION = "decision"  # a person's decisions.yaml link; its evidence starts "decision: <reason>"
 MULTI_INVOICE = "multi_invoice"
-IS_MULTI = (pl.col("match_type") == MULTI_INVOICE).fill_null(False)
+# A payment+invoice decision over several invoices (decisions.yaml) is split like one.
+IS_MULTI = ((pl.col("match_type") == MULTI_INVOICE)
+            | ((pl.col("match_type") == DECISION) & pl.col("related_refs").is_not_null())
+            ).fill_null(False)
 
 
 @dataclass(frozen=True)
@@ -101,8 +104,7 @@ def plan_payments(pass1: pl.DataFrame, allow_soft: bool = False,
 def _row_reason(allow_soft: bool, allow_multi_invoice: bool) -> pl.Expr:
     """Why one pass-1 row cannot be written as it stands (null when it can)."""
     match_type, status, multi = pl.col("match_type"), pl.col("payment_status"), IS_MULTI
-    # A person's decision is strong evidence (the decisions work adds it to STRONG_MATCH_TYPES).
-    accepted = STRONG_MATCH_TYPES + (DECISION,) + ((SOFT_MATCH_TYPE,) if allow_soft else ())
+    accepted = STRONG_MATCH_TYPES + ((SOFT_MATCH_TYPE,) if allow_soft else ())
     reason = pl.when(pl.col("gc_payment_id").is_null()).then(pl.lit("no GoCardless payment id"))
     if not allow_soft:
         reason = reason.when(match_type == SOFT_MATCH_TYPE).then(
