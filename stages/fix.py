@@ -37,8 +37,9 @@ from recon.fix_writes import FixRun
 from recon.fixplan import Plan, hold_unbanked, plan_payments
 from recon.io import read_columns, read_parquet, scan_parquet
 from recon.journal import Journal
-from recon.payout_booking import ITEM_COLUMNS, PASS3_BOOKING, PAYMENT_COLUMNS, Booking, plan_bookings
-from recon.payout_writes import TO_BOOK, PayoutWriter
+from recon.payout_booking import (ITEM_COLUMNS, PASS3_BOOKING, PAYMENT_COLUMNS, Booking, payments_filter,
+                                  plan_bookings)
+from recon.payout_writes import TO_BOOK, PayoutWriter, lines_for
 from recon.plan_text import render_bookings, render_plan
 from recon.schemas import GC_PAYMENTS, GC_PAYOUT_ITEMS, PASS1, PASS3
 
@@ -88,7 +89,10 @@ def show_bookings(client, journal: Journal, settings: FixSettings, plan: Plan,
     planned = frozenset(p.gc_payment_id for p in plan.payments)
     previews = [(b, writer.preview(b, planned)) for b in bookings]
     balance = to_cents(client.get(f"/bankaccounts/{settings.clearing_account_id}/balance"))
-    print(render_bookings(previews, settings, balance, plan.total_cents))
+    there = {str(l.get("num_chq") or "").upper() for l in lines_for(
+        client, settings.clearing_account_id, payments_filter(tuple(sorted(planned))))} if planned else set()
+    coming = sum(p.amount_cents for p in plan.payments if p.gc_payment_id.upper() not in there)
+    print(render_bookings(previews, settings, balance, coming))
     return sum(1 for _, p in previews if p.state == TO_BOOK)
 
 

@@ -147,13 +147,18 @@ def test_a_month_in_clearing_mode(tmp_path, interim, data, clearing_emu, capsys)
     not_arrived = payments.filter(pl.col("gc_payment_id").is_in(list(recorded))
                                   & ~pl.col("payout_id").is_in([PO_A, PO_C, PO_D]).fill_null(False))
     assert clearing_emu.balance_cents(CLEARING) == not_arrived["amount_cents"].sum()
+    # ...which the plan announced before asking
+    assert f", {clearing_emu.balance_cents(CLEARING) / 100:.2f} after." in out
 
     # a rerun posts nothing
     posted = len([r for r in clearing_emu.requests if r[0] == "POST"])
     assert run_clearing(tmp_path, interim, data) == 0
     assert len([r for r in clearing_emu.requests if r[0] == "POST"]) == posted
+    after = clearing_emu.balance_cents(CLEARING) / 100
+    out = capsys.readouterr().out
+    assert f"Clearing account balance: {after:.2f} now, payments +0.00, payouts 0.00, {after:.2f} after." in out
     assert ("Recorded 0 (0.00), skipped 7, failed 0, outcome unknown 0. Payouts: 3 booked "
-            "(0 line(s) posted now), 1 left for a person, 0 stopped.") in capsys.readouterr().out
+            "(0 line(s) posted now), 1 left for a person, 0 stopped.") in out
 
 
 def test_a_payment_recorded_on_the_bank_account_leaves_its_payout_to_a_person(

@@ -49,7 +49,8 @@ def intent_refs(intent: dict) -> str:
 def render_bookings(previews: list, settings: FixSettings, balance_cents: int | None,
                     payments_cents: int) -> str:
     """Clearing mode's part of the plan: per payout what would be posted (or why not), and the
-    clearing account's balance before and after. `previews`: (Booking, Preview) pairs."""
+    clearing account's balance before and after. `previews`: (Booking, Preview) pairs;
+    `payments_cents`: the planned payments not on the clearing account yet."""
     lines = [f"Clearing mode: payments go to clearing account {settings.clearing_account_id}; each "
              f"payout that reached the bank becomes a transfer to bank account "
              f"{settings.bank_account_id} plus its fee line ({len(previews)} payout(s)):"]
