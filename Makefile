@@ -182,8 +182,8 @@ review: ## write tmp/review_<FROM>_<TO>.yaml: a decisions.yaml entry for each li
 
 fix: ## record the proven payments in Dolibarr (asks first; CONFIRM=yes to skip asking)
 	$(call need_window)
-	@$(MAKE) --no-print-directory $(parallel) $(PASS1) $(PASS3)
-	$(PY) stages/fix.py --pass1 $(PASS1) --pass3 $(PASS3) --payments $(GC_PAYMENTS) --payout-items $(GC_PAYOUT_ITEMS) --config $(CONFIG) --journal $(FIX_JOURNAL) --written-stamp $(DOLIBARR_WRITTEN) $(if $(CONFIRM),--confirm $(CONFIRM))
+	@$(MAKE) --no-print-directory $(parallel) PASS1_FIRST=1 $(PASS1) $(PASS2) $(PASS3)
+	$(PY) stages/fix.py --pass1 $(PASS1) --pass2 $(PASS2) --pass3 $(PASS3) --payments $(GC_PAYMENTS) --payout-items $(GC_PAYOUT_ITEMS) --config $(CONFIG) --journal $(FIX_JOURNAL) --written-stamp $(DOLIBARR_WRITTEN) $(if $(CONFIRM),--confirm $(CONFIRM))
 
 check: | $(VENV_OK) ## is Dolibarr reachable, which version, which user, are the fix ids valid
 	$(PY) stages/check_dolibarr.py --config $(CONFIG)

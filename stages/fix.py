@@ -42,6 +42,7 @@ from recon.payout_booking import (ITEM_COLUMNS, PASS3_BOOKING, PAYMENT_COLUMNS, 
 from recon.payout_writes import TO_BOOK, PayoutWriter, lines_for
 from recon.plan_text import render_bookings, render_plan
 from recon.schemas import GC_PAYMENTS, GC_PAYOUT_ITEMS, PASS1, PASS3
+from recon.transfer_plan import PASS2_TRANSFERS, plan_transfers, with_transfers
 
 PAYOUT_STATE_COLUMNS = ("payout_id", "flag", "net_cents", "arrival_date")
 
@@ -91,7 +92,8 @@ def show_bookings(client, journal: Journal, settings: FixSettings, plan: Plan,
     balance = to_cents(client.get(f"/bankaccounts/{settings.clearing_account_id}/balance"))
     there = {str(l.get("num_chq") or "").upper() for l in lines_for(
         client, settings.clearing_account_id, payments_filter(tuple(sorted(planned))))} if planned else set()
-    coming = sum(p.amount_cents for p in plan.payments if p.gc_payment_id.upper() not in there)
+    coming = sum(p.amount_cents for p in plan.payments
+                 if p.gc_payment_id.upper() not in there and p.kind != "transfer")
     print(render_bookings(previews, settings, balance, coming))
     return sum(1 for _, p in previews if p.state == TO_BOOK)
 
@@ -106,6 +108,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         "tmp/fix_journal.jsonl")
     parser.add_argument("--written-stamp", required=True, help="file touched after a write, "
                         "so the next report refetches Dolibarr")
+    parser.add_argument("--pass2", help="interim/pass2_<FROM>_<TO>.parquet (fix.allow_transfers)")
     parser.add_argument("--pass3", help="interim/pass3_<FROM>_<TO>.parquet (clearing mode)")
     parser.add_argument("--payments", help="interim/gc_payments.parquet (clearing mode)")
     parser.add_argument("--payout-items", help="interim/gc_payout_items.parquet (clearing mode)")
@@ -120,6 +123,10 @@ def main(argv: list[str] | None = None, stdin: TextIO | None = None) -> int:
     settings = fix_settings(config, args.config)
     plan = plan_payments(read_parquet(args.pass1, PASS1), allow_soft=settings.allow_soft,
                          allow_multi_invoice=settings.allow_multi_invoice)
+    if settings.allow_transfers:
+        if not args.pass2:
+            raise StageError("fix.allow_transfers needs --pass2 (interim/pass2_<W>.parquet)")
+        plan = with_transfers(plan, plan_transfers(scan_parquet(args.pass2, PASS2_TRANSFERS).collect()))
     if settings.require_payout_in_bank and args.pass3:
         plan = hold_unbanked(plan, read_columns(args.pass3, PASS3, PAYOUT_STATE_COLUMNS))
     bookings = read_bookings(args) if settings.clearing_account_id else []

@@ -14,11 +14,19 @@ class FixSettings:
     bank_account_id: int
     clearing_account_id: int | None = None  # clearing mode when set
     require_payout_in_bank: bool = True
+    allow_transfers: bool = False  # record customer transfers (pass 2 PAID_BY_TRANSFER)
+    transfer_payment_type_id: int | None = None  # their payment mode, e.g. VIR
+    transfer_bank_account_id: int | None = None  # the account of the bank they reached
 
     @property
     def payments_account_id(self) -> int:
         """Where customer payments are recorded: the clearing account in clearing mode."""
         return self.clearing_account_id or self.bank_account_id
+
+    @property
+    def transfers_account_id(self) -> int:
+        """Where customer transfers are recorded: their bank's account, default the bank account."""
+        return self.transfer_bank_account_id or self.bank_account_id
 
 
 def fix_settings(config: dict, config_path: str) -> FixSettings:
@@ -26,7 +34,7 @@ def fix_settings(config: dict, config_path: str) -> FixSettings:
     section = config.get("fix") or {}
     switches = {}
     for key, default in (("allow_soft", False), ("allow_multi_invoice", False),
-                         ("require_payout_in_bank", True)):
+                         ("require_payout_in_bank", True), ("allow_transfers", False)):
         switches[key] = section.get(key, default)
         if not isinstance(switches[key], bool):
             raise InputError(f"fix.{key} must be true or false", file=config_path,
@@ -49,7 +57,17 @@ def fix_settings(config: dict, config_path: str) -> FixSettings:
             raise InputError("fix.clearing_account_id must differ from fix.bank_account_id: "
                              "payouts are transfers from one to the other", file=config_path,
                              value=clearing)
-    return FixSettings(**switches, **ids, clearing_account_id=clearing)
+    transfer_ids = {}
+    for key in ("transfer_payment_type_id", "transfer_bank_account_id"):
+        value = section.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise InputError(f"fix.{key} must be a Dolibarr id, a whole number of at least 1",
+                             file=config_path, value=value)
+        transfer_ids[key] = value
+    if switches["allow_transfers"] and transfer_ids["transfer_payment_type_id"] is None:
+        raise InputError("fix.allow_transfers needs fix.transfer_payment_type_id (the payment mode of "
+                         "transfers, e.g. VIR)", file=config_path)
+    return FixSettings(**switches, **ids, clearing_account_id=clearing, **transfer_ids)
 
 
 def money(cents: int) -> str:

@@ -132,6 +132,8 @@ class FixRun:
         if str(account.get("clos")) == "1":
             raise StageError(f"bank account id {self.settings.bank_account_id} "
                              f"({account.get('ref')}) is closed in Dolibarr")
+        if self.settings.allow_transfers:
+            self.check_transfer_ids(modes, accounts)
         if self.settings.clearing_account_id:
             problem = clearing_account_problem(accounts, self.settings.clearing_account_id,
                                                self.settings.bank_account_id)
@@ -140,6 +142,15 @@ class FixRun:
         self.out(f"Payment mode {mode.get('id')} ({mode.get('code')}, {mode.get('label')}); "
                  f"bank account {account.get('id')} ({account.get('ref')}, "
                  f"{account.get('label')}).")
+
+    def check_transfer_ids(self, modes: list[dict], accounts: list[dict]) -> None:
+        """fix.allow_transfers: their payment mode and bank account must exist too."""
+        if by_id(modes, self.settings.transfer_payment_type_id) is None:
+            raise StageError(f"payment mode id {self.settings.transfer_payment_type_id} (config "
+                             "fix.transfer_payment_type_id) is not an active payment type in Dolibarr")
+        if by_id(accounts, self.settings.transfers_account_id) is None:
+            raise StageError(f"bank account id {self.settings.transfers_account_id} (config "
+                             "fix.transfer_bank_account_id) does not exist in Dolibarr")
 
     # -- settling what an earlier run left unknown --
 

@@ -58,6 +58,7 @@ class PlannedPayment:
     partial: bool = False  # an instalment: the invoice stays open for the rest
     currency: str | None = None  # the payment's (pass 1), checked against the live invoice's
     decided: str | None = None  # the reason of a person's decision that made the link
+    kind: str = "gocardless"  # or "transfer": a customer's bank transfer (recon.transfer_plan)
 
     @property
     def invoice_refs(self) -> str:

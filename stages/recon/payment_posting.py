@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from recon.fix_settings import FixSettings, money, to_cents
 from recon.fixplan import Allocation, PlannedPayment
 
+TRANSFER_KIND = "transfer"  # recon.transfer_plan's PlannedPayment.kind
+
 FULL_REMAINDER = "whole remainder"
 EXACT_AMOUNT = "exact amount"
 DISTRIBUTED_PATH = "/invoices/paymentsdistributed"
@@ -22,8 +24,17 @@ def payment_date(payment: PlannedPayment) -> str:
 
 
 def payment_comment(payment: PlannedPayment) -> str:
+    if payment.kind == TRANSFER_KIND:
+        return f"bank transfer, bank line {payment.gc_payment_id} (recorded by make fix)"
     payout = f"payout {payment.payout_id}" if payment.payout_id else "not yet in a payout"
     return f"GoCardless payment {payment.gc_payment_id}, {payout} (recorded by make fix)"
+
+
+def mode_and_account(payment: PlannedPayment, settings: FixSettings) -> tuple[int, int]:
+    """A transfer reached the bank itself: its own mode and account, never the clearing one."""
+    if payment.kind == TRANSFER_KIND:
+        return settings.transfer_payment_type_id, settings.transfers_account_id
+    return settings.payment_type_id, settings.payments_account_id
 
 def by_id(items: list[dict], wanted: int) -> dict | None:
     """The Dolibarr object whose id is `wanted` (ids come back as text or numbers)."""
@@ -84,10 +95,11 @@ class Posting:
 def posting_for(payment: PlannedPayment, remaining_cents: int, settings: FixSettings) -> Posting:
     """The whole-remainder endpoint when the payment pays exactly what remains, else the
     exact amounts through paymentsdistributed (the only endpoint that takes an amount)."""
+    mode, account = mode_and_account(payment, settings)
     common = {
         "datepaye": payment_date(payment),
-        "paymentid": settings.payment_type_id,
-        "accountid": settings.payments_account_id,
+        "paymentid": mode,
+        "accountid": account,
         "closepaidinvoices": "yes",
         "num_payment": payment.gc_payment_id,
         "comment": payment_comment(payment),

@@ -26,6 +26,10 @@ def render_plan(plan: Plan, settings: FixSettings, unresolved: list[dict]) -> st
                              "the invoice stays open for the rest")
             if p.decided:
                 lines.append(f"      decided: {p.decided}")
+            if p.kind == "transfer":
+                lines.append(f"      a customer transfer: bank line {p.gc_payment_id}, recorded with payment "
+                             f"mode {settings.transfer_payment_type_id} on bank account "
+                             f"{settings.transfers_account_id}")
         lines.append(f"  {'total':<57} {money(plan.total_cents):>10}")
     if plan.left_out:
         lines.append(f"Left out ({len(plan.left_out)}), not written:")
