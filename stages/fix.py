@@ -126,7 +126,8 @@ def main(argv: list[str] | None = None, stdin: TextIO | None = None) -> int:
     if settings.allow_transfers:
         if not args.pass2:
             raise StageError("fix.allow_transfers needs --pass2 (interim/pass2_<W>.parquet)")
-        plan = with_transfers(plan, plan_transfers(scan_parquet(args.pass2, PASS2_TRANSFERS).collect()))
+        plan = with_transfers(plan, plan_transfers(scan_parquet(args.pass2, PASS2_TRANSFERS).collect(),
+                                                   allow_soft=settings.allow_soft))
     if settings.require_payout_in_bank and args.pass3:
         plan = hold_unbanked(plan, read_columns(args.pass3, PASS3, PAYOUT_STATE_COLUMNS))
     bookings = read_bookings(args) if settings.clearing_account_id else []

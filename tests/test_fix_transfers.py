@@ -18,7 +18,7 @@ SETTINGS = FixSettings(False, False, 3, 1, allow_transfers=True, transfer_paymen
 
 def transfer(**changes):
     """FA2601-0024 (58.00) paid by a transfer on 12/01 whose label names it."""
-    row = dict(flag="PAID_BY_TRANSFER", invoice_id=24, invoice_ref="FA2601-0024",
+    row = dict(flag="PAID_BY_TRANSFER", match_type="ref_in_label", invoice_id=24, invoice_ref="FA2601-0024",
                invoice_customer_name="Ferme Fontaine", invoice_remaining_cents=5800, share_cents=5800,
                bank_date=date(2026, 1, 12), bank_transaction_id="6b1f0c9e-0001")
     return row | changes
@@ -57,6 +57,12 @@ def test_doubtful_transfers_are_left_out_with_why():
         ("b3", "one bank line pays several invoices; record it by hand"),
         ("b3", "one bank line pays several invoices; record it by hand"),
     ]
+
+
+def test_a_soft_transfer_waits_for_allow_soft():
+    soft = pass2(transfer(match_type="soft"))
+    assert [x.reason for x in plan_transfers(soft).left_out] == ["soft match (config fix.allow_soft is false)"]
+    assert [p.gc_payment_id for p in plan_transfers(soft, allow_soft=True).payments] == ["6b1f0c9e-0001"]
 
 
 def test_transfers_are_off_by_default_and_need_their_payment_mode():
