@@ -18,13 +18,13 @@ import copy
 import re
 import time
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from decimal import Decimal, InvalidOperation
 
 from .dataset import DEFAULTS_DIR, amount8, local_midnight, read_json, utc_day
 from .listing import apply_sqlfilters
 from .params import Context, is_missing, required
-from .replies import ApiError, Reply, encode
+from .replies import API_HEADERS, JSON_TYPE, ApiError, Reply, error_reply
 from .sqlfilters import Column, FilterSyntaxError, SqlSyntaxError, UnknownColumn, compile_filter
 
 LINE_TEMPLATE = read_json(DEFAULTS_DIR / "bank_line.json")
@@ -447,10 +447,9 @@ class DatabaseErrorPage(Exception):
         self.url, self.user_agent, self.text, self.values = url, user_agent, text, values
 
     def reply(self, production: bool) -> Reply:
-        from .replies import API_HEADERS, JSON_TYPE, error_reply
         stamp, label, amount, kind, account = self.values
         when = datetime.now().strftime("%Y-%m-%d %H:%M:%S")
-        day = datetime.utcfromtimestamp(stamp).strftime("%Y-%m-%d %H:%M:%S")
+        day = datetime.fromtimestamp(stamp, timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
         values = (f"'{when}', '{day}', '{day}', '{label}', {amount.normalize()}, NULL, 1, null, '{account}', "
                   f"'{kind}', null, null, 0, '', null, null")
         page = (DB_ERROR_PAGE.replace("{date}", datetime.now().strftime("%Y%m%d%H%M%S"))

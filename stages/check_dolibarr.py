@@ -29,7 +29,7 @@ from recon import config as config_module
 from recon.dolibarr import (WRITE_KEY_VARIABLE, AuthError, DolibarrClient, DolibarrError,
                             ForbiddenError, NotFoundError, client_from_env)
 from recon.errors import StageError, run
-from recon.fix_writes import clearing_account_problem
+from recon.reference_ids import clearing_account_problem
 
 OK, FAIL, WARN, SKIP = "ok", "FAIL", "warn", "skip"
 

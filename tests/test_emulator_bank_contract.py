@@ -12,12 +12,11 @@ The read-only and bank-clerk users of the capture are emulated with their rights
 import json
 import re
 import shutil
-from pathlib import Path
 
 import pytest
 
 from emulator import DolibarrEmulator
-from emulator.bank import ALL_CUSTOMERS, INVOICE_CREATE, MODIFY, READ
+from emulator.bank import INVOICE_CREATE, MODIFY, READ
 from test_emulator_contract import CAPTURED, DATA, KEY, assert_same_shape, load, replay
 
 READONLY_KEY, CLERK_KEY = "readonly-key", "clerk-key"

@@ -2,7 +2,6 @@
 from datetime import date
 
 import polars as pl
-import yaml
 
 from recon.fix_settings import FixSettings, fix_settings
 from recon.io import write_parquet

@@ -14,15 +14,15 @@ from typing import Callable
 
 from recon.dolibarr import (ApiNotFoundError, AuthError, BadRequestError, DolibarrError,
                             ForbiddenError, NotFoundError, UnreachableError)
-from recon.errors import StageError
 from recon.fix_settings import FixSettings, money
 from recon.fixplan import Plan, PlannedPayment
 from recon.journal import (ERROR, FOUND_ON_REREAD, NOT_RECORDED, RECORDED, UNKNOWN,
                            Journal)
-from recon.payment_posting import Posting, by_id, find_recorded, invoice_problem, posting_for
+from recon.payment_posting import Posting, find_recorded, invoice_problem, posting_for
 from recon.payout_booking import Booking
 from recon.payout_writes import BOOKING_KEY, PayoutWriter
 from recon.plan_text import intent_refs
+from recon.reference_ids import check_reference_ids
 
 # Errors that end the run: the key, the permissions or the server are wrong for every
 # payment alike (the client raises AuthError for every 401, ForbiddenError for every 403).
@@ -55,28 +55,6 @@ class Tally:
         return text + (f" Stopped: {self.stopped}" if self.stopped else "")
 
 
-def clearing_account_problem(accounts: list[dict], wanted: int, bank_account_id) -> str | None:
-    """The clearing account must exist, be open, be a current account (a cash account takes
-    only cash lines) and share the bank account's currency (else transfers need amount_to)."""
-    clearing = by_id(accounts, wanted)
-    bank = by_id(accounts, bank_account_id) or {}
-    where = f"clearing account id {wanted} (config fix.clearing_account_id or DOLIBARR_CLEARING_ACCOUNT_ID)"
-    if clearing is None:
-        known = ", ".join(f"{a.get('id')} {a.get('ref')}" for a in accounts)
-        return f"{where} does not exist in Dolibarr (accounts: {known or 'none'})"
-    name = f"{where}, {clearing.get('ref')}"
-    if str(clearing.get("clos")) == "1":
-        return f"{name}, is closed in Dolibarr"
-    kind = str(clearing.get("type", clearing.get("courant")))
-    if kind != "1":
-        what = {"0": "a savings account", "2": "a cash account"}.get(kind, f"of type {kind}")
-        return f"{name}, is {what}; make it a current account (type 1)"
-    if clearing.get("currency_code") != bank.get("currency_code"):
-        return (f"{name}, is in {clearing.get('currency_code')}, the bank account "
-                f"{bank.get('ref')} in {bank.get('currency_code')}: they must share a currency")
-    return None
-
-
 @dataclass
 class FixRun:
     client: object
@@ -96,7 +74,7 @@ class FixRun:
         """Check the ids, settle the journal, record the plan payment by payment, then (in
         clearing mode) book the payouts, each once its payments are all recorded."""
         try:
-            self.check_reference_ids()
+            self.out(check_reference_ids(self.client, self.settings))
             for intent in unresolved:
                 if intent.get(BOOKING_KEY):
                     self.payouts.settle_earlier_attempt(intent)
@@ -112,45 +90,6 @@ class FixRun:
                 raise
             self.tally.stopped = str(exc)
         return self.tally
-
-    def check_reference_ids(self) -> None:
-        """The payment mode and bank account must exist before the first write."""
-        modes = self.client.list_all("/setup/dictionary/payment_types", {})
-        mode = by_id(modes, self.settings.payment_type_id)
-        if mode is None:
-            known = ", ".join(f"{m.get('id')} {m.get('code')}" for m in modes)
-            raise StageError(f"payment mode id {self.settings.payment_type_id} (config "
-                             "fix.payment_type_id or DOLIBARR_GC_PAYMENT_ID) is not an active "
-                             f"payment type in Dolibarr (active: {known or 'none'})")
-        accounts = self.client.list_all("/bankaccounts", {})
-        account = by_id(accounts, self.settings.bank_account_id)
-        if account is None:
-            known = ", ".join(f"{a.get('id')} {a.get('ref')}" for a in accounts)
-            raise StageError(f"bank account id {self.settings.bank_account_id} (config "
-                             "fix.bank_account_id or DOLIBARR_BANK_ACCOUNT_ID) does not exist "
-                             f"in Dolibarr (accounts: {known or 'none'})")
-        if str(account.get("clos")) == "1":
-            raise StageError(f"bank account id {self.settings.bank_account_id} "
-                             f"({account.get('ref')}) is closed in Dolibarr")
-        if self.settings.allow_transfers:
-            self.check_transfer_ids(modes, accounts)
-        if self.settings.clearing_account_id:
-            problem = clearing_account_problem(accounts, self.settings.clearing_account_id,
-                                               self.settings.bank_account_id)
-            if problem:
-                raise StageError(problem)
-        self.out(f"Payment mode {mode.get('id')} ({mode.get('code')}, {mode.get('label')}); "
-                 f"bank account {account.get('id')} ({account.get('ref')}, "
-                 f"{account.get('label')}).")
-
-    def check_transfer_ids(self, modes: list[dict], accounts: list[dict]) -> None:
-        """fix.allow_transfers: their payment mode and bank account must exist too."""
-        if by_id(modes, self.settings.transfer_payment_type_id) is None:
-            raise StageError(f"payment mode id {self.settings.transfer_payment_type_id} (config "
-                             "fix.transfer_payment_type_id) is not an active payment type in Dolibarr")
-        if by_id(accounts, self.settings.transfers_account_id) is None:
-            raise StageError(f"bank account id {self.settings.transfers_account_id} (config "
-                             "fix.transfer_bank_account_id) does not exist in Dolibarr")
 
     # -- settling what an earlier run left unknown --
 
