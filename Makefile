@@ -175,6 +175,7 @@ report: ## reconcile the window and print the report (FROM=… TO=…)
 	$(call need_window)
 	@$(MAKE) --no-print-directory $(parallel) PASS1_FIRST=1 report-files
 	@cat $(SUMMARY)
+	@$(PY) stages/payout_bookings.py --pass1 $(PASS1) --pass3 $(PASS3) --payments $(GC_PAYMENTS) --payout-items $(GC_PAYOUT_ITEMS) --config $(CONFIG) --out $(OUT_DIR)/payout_bookings_$(WINDOW).csv
 
 review: ## write tmp/review_<FROM>_<TO>.yaml: a decisions.yaml entry for each line needing action
 	$(call need_window)

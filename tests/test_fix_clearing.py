@@ -16,12 +16,14 @@ import parse_gc
 import parse_payouts
 import parse_shine
 import pass3 as pass3_stage
+import payout_bookings
 from emulator import DolibarrEmulator
 from recon.fix_settings import FixSettings
+from recon.io import write_parquet
 from recon.journal import Journal
 from recon.payout_booking import PASS3_BOOKING, noon_utc, plan_bookings
 from recon.payout_writes import posting
-from recon.schemas import GC_PAYMENTS, GC_PAYOUT_ITEMS
+from recon.schemas import GC_PAYMENTS, GC_PAYOUT_ITEMS, PASS1
 
 from fix_helpers import KEY, ROOT, demo_pass1, journal_lines, run_fix, use_emulator, write_config
 
@@ -223,3 +225,34 @@ def test_a_transfer_whose_amount_differs_from_the_plan_stops_that_payout(
     assert [l[0] for l in booked_lines(clearing_emu, CLEARING) if PO_A in l[0]] == [
         f"GoCardless payout {PO_A}", f"GoCardless fees {PO_A} (HT 14.19, TVA 2.84)"]  # the others go on
     assert [r for r in journal_lines(tmp_path) if r.get("booking") and r.get("payout_id") == PO_C] == []
+
+
+def bookings_report(tmp_path, interim, data, capsys):
+    """stages/payout_bookings.py as make report runs it: its lines and its CSV."""
+    pass1 = tmp_path / "pass1.parquet"
+    write_parquet(demo_pass1(data), pass1, PASS1)
+    out = tmp_path / "tmp" / "payout_bookings.csv"
+    assert payout_bookings.main([
+        "--pass1", str(pass1), "--pass3", str(interim / "pass3.parquet"), "--payments",
+        str(interim / "gc_payments.parquet"), "--payout-items", str(interim / "gc_payout_items.parquet"),
+        "--config", str(write_config(tmp_path, clearing_account_id=CLEARING)), "--out", str(out)]) == 0
+    return capsys.readouterr().out.splitlines(), pl.read_csv(out)
+
+
+def test_the_report_says_per_payout_whether_it_is_booked(tmp_path, interim, data, clearing_emu, capsys,
+                                                         monkeypatch):
+    monkeypatch.setenv("DOLIBARR_API_KEY", KEY)  # the report reads with the read key
+    lines, table = bookings_report(tmp_path, interim, data, capsys)
+    assert lines[0] == ("Payouts in Dolibarr (clearing account 2): 1 left for a person, 3 to book.")
+    assert lines[1] == (f"  {PO_A:<16} 2026-01-14    2291.47  to book: make fix would post transfer "
+                        "-2291.47; fees -17.03")
+    assert table["booked_in_dolibarr"].to_list() == ["to book", "left for a person", "to book", "to book"]
+    assert not [r for r in clearing_emu.requests if r[0] == "POST"]  # reading only
+
+    assert run_clearing(tmp_path, interim, data) == 0
+    capsys.readouterr()
+    lines, table = bookings_report(tmp_path, interim, data, capsys)
+    assert lines[0] == "Payouts in Dolibarr (clearing account 2): 3 booked, 1 left for a person."
+    assert table.filter(pl.col("payout_id") == PO_B)["why"].to_list() == [
+        "2 of its 5 payments are not on the clearing account: PM00012J9FQK87 not recorded, "
+        "PM00016JYG207J not recorded"]
