@@ -254,5 +254,5 @@ def test_the_report_says_per_payout_whether_it_is_booked(tmp_path, interim, data
     lines, table = bookings_report(tmp_path, interim, data, capsys)
     assert lines[0] == "Payouts in Dolibarr (clearing account 2): 3 booked, 1 left for a person."
     assert table.filter(pl.col("payout_id") == PO_B)["why"].to_list() == [
-        "2 of its 5 payments are not on the clearing account: PM00012J9FQK87 not recorded, "
-        "PM00016JYG207J not recorded"]
+        "2 of its 5 payments are not on the clearing account: PM00012J9FQK87 on neither account, "
+        "PM00016JYG207J on neither account"]

@@ -141,7 +141,7 @@ def test_every_payment_must_be_on_the_clearing_account():
     assert payments_problem(booking, on_clearing[:1], elsewhere, bank_account_id=1) == (
         "1 of its 2 payments are not on the clearing account: PM2 on bank account 1")
     assert payments_problem(booking, [], [], bank_account_id=1) == (
-        "2 of its 2 payments are not on the clearing account: PM1 not recorded, PM2 not recorded")
+        "2 of its 2 payments are not on the clearing account: PM1 on neither account, PM2 on neither account")
 
 
 def test_filters_and_dates_as_dolibarr_wants_them():

@@ -221,7 +221,7 @@ def payments_problem(booking: Booking, on_clearing: list[dict], elsewhere: list[
         return "no payment of the payments export is in this payout"
     if not missing:
         return None
-    where = [f"{p} on bank account {bank_account_id}" if p.upper() in other else f"{p} not recorded"
+    where = [f"{p} on bank account {bank_account_id}" if p.upper() in other else f"{p} on neither account"
              for p in missing]
     return (f"{len(missing)} of its {len(booking.payment_ids)} payments are not on the clearing "
             f"account: {', '.join(where)}")
