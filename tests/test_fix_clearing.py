@@ -12,12 +12,14 @@ import polars as pl
 import pytest
 import requests
 
+import fix
 import parse_gc
 import parse_payouts
 import parse_shine
 import pass3 as pass3_stage
 import payout_bookings
 from emulator import DolibarrEmulator
+from recon.dolibarr import WriteOutcomeUnknown
 from recon.fix_settings import FixSettings
 from recon.io import write_parquet
 from recon.journal import Journal
@@ -256,3 +258,33 @@ def test_the_report_says_per_payout_whether_it_is_booked(tmp_path, interim, data
     assert table.filter(pl.col("payout_id") == PO_B)["why"].to_list() == [
         "2 of its 5 payments are not on the clearing account: PM00012J9FQK87 on neither account, "
         "PM00016JYG207J on neither account"]
+
+
+class TransferAnswerLost:
+    """The real client, except that the first transfer's answer is lost after Dolibarr wrote it."""
+
+    def __init__(self, client):
+        self.client, self.lost = client, False
+
+    def __getattr__(self, name):
+        return getattr(self.client, name)
+
+    def post(self, path, body):
+        answer = self.client.post(path, body)
+        if path == "/bankaccounts/transfer" and not self.lost:
+            self.lost = True
+            raise WriteOutcomeUnknown("the connection was lost after POST /bankaccounts/transfer was sent")
+        return answer
+
+
+def test_a_transfer_whose_answer_is_lost_is_found_by_reading_and_never_posted_again(
+        tmp_path, interim, data, clearing_emu, monkeypatch, capsys):
+    real = fix.client_from_env
+    monkeypatch.setattr(fix, "client_from_env", lambda *a, **k: TransferAnswerLost(real(*a, **k)))
+    assert run_clearing(tmp_path, interim, data) == 0
+    assert [l[0] for l in booked_lines(clearing_emu, CLEARING) if PO_A in l[0]] == [
+        f"GoCardless payout {PO_A}", f"GoCardless fees {PO_A} (HT 14.19, TVA 2.84)"]
+    first = next(r["attempt"] for r in journal_lines(tmp_path) if r.get("booking") == "transfer")
+    assert [r.get("outcome") for r in journal_lines(tmp_path) if r["attempt"] == first] == [
+        None, "unknown", "found on re-read"]
+    assert Journal(tmp_path / "tmp" / "fix_journal.jsonl").unresolved() == []
