@@ -140,14 +140,15 @@ def test_fix_records_a_decided_payment_once_and_never_an_ignored_one(workdir, do
     use = f"DECISIONS={decisions}"
     before = dolibarr.payment_count()
     make(workdir, dolibarr, "fix", use, "CONFIRM=yes")
-    # The seven strong candidates (GROUND_TRUTH), less the ignored P04, plus the decided P13.
-    assert dolibarr.payment_count() == before + 7
+    # The seven strong candidates (GROUND_TRUTH), less the ignored P04, plus the decided P13,
+    # plus FA2601-0016's two received instalments (issue 10 item 8).
+    assert dolibarr.payment_count() == before + 7 + 2
     assert [(p["num"], p["amount"]) for p in dolibarr.payments(12)] == [
         ("PM000132YX8FW3", "150.00000000")]
     assert dolibarr.payments(4) == []
     assert dolibarr.payments(11) == []
     make(workdir, dolibarr, "fix", use, "CONFIRM=yes")  # a rerun records nothing
-    assert dolibarr.payment_count() == before + 7
+    assert dolibarr.payment_count() == before + 7 + 2
 
 
 def test_review_proposes_an_entry_per_line_needing_action(workdir, dolibarr):
