@@ -5,8 +5,12 @@ SHELL := bash
 .SUFFIXES:
 MAKEFLAGS += --warn-undefined-variables --no-builtin-rules
 
-# Secrets and site settings: environment first, else a git-ignored .env.
--include .env
+# Settings: command line > environment > .env > config.yaml. Make does not read .env (a
+# file it included would override the environment): the stages fill in from it only what
+# is still unset (stages/recon/settings.py). ENV_FILE= (empty) reads none.
+ENV_FILE ?= .env
+ALLOW_MISSING ?=
+export ENV_FILE ALLOW_MISSING
 export DOLIBARR_URL DOLIBARR_API_KEY DOLIBARR_WRITE_API_KEY DOLIBARR_SNAPSHOT
 export DOLIBARR_GC_PAYMENT_ID DOLIBARR_BANK_ACCOUNT_ID
 export RECONCILIATION_DATE_TOLERANCE RECONCILIATION_PAYOUT_TOLERANCE
@@ -48,7 +52,7 @@ $(VENV_OK): requirements.txt
 LIB := $(wildcard stages/recon/*.py)
 GC_DIR := $(RAW_DIR)/gocardless
 SHINE_DIR := $(RAW_DIR)/shine
-# The folders are prerequisites too, so adding or removing an export reruns the parser.
+# What the folders hold (the parsers depend on their content stamps, below).
 GC_INPUTS := $(wildcard $(GC_DIR) $(GC_DIR)/*.csv $(GC_DIR)/*.CSV)
 SHINE_INPUTS := $(wildcard $(SHINE_DIR) $(SHINE_DIR)/*.csv $(SHINE_DIR)/*.CSV)
 
@@ -69,28 +73,47 @@ PASS3 := $(INTERIM_DIR)/pass3_$(WINDOW).parquet
 RECONCILIATION_CSV := $(OUT_DIR)/reconciliation_$(WINDOW).csv
 PAYOUTS_CSV := $(OUT_DIR)/payouts_fees_$(WINDOW).csv
 SUMMARY := $(OUT_DIR)/summary_$(WINDOW).txt
-FIX_JOURNAL := $(OUT_DIR)/fix_journal.jsonl
+PROVENANCE := $(OUT_DIR)/provenance_$(WINDOW).json
+# Every file of a window's report: all removed when a run of the window fails.
+REPORT_FILES := $(RECONCILIATION_CSV) $(PAYOUTS_CSV) $(SUMMARY) $(PROVENANCE)
+# The record of every write to Dolibarr: outside OUT_DIR, so `make clean` never reaches it.
+JOURNAL_DIR ?= journal
+FIX_JOURNAL := $(JOURNAL_DIR)/fix_journal.jsonl
 # Touched by `make fix` after it wrote to Dolibarr: every snapshot is then stale.
 DOLIBARR_WRITTEN := $(OUT_DIR)/dolibarr_written.stamp
 
-# Parameter stamps: rewritten only when their content changes, so Make sees a change of
-# Dolibarr source or of tolerances, and nothing else. They hold hashes, never secrets.
-stamp = $(shell mkdir -p $(INTERIM_DIR) && h=$$(printf '%s' '$(2)' | sha256sum | cut -c1-16) && \
-  { [ "$$(cat $(1) 2>/dev/null)" = "$$h" ] || echo "$$h" > $(1); } && echo $(1))
-SOURCE_STAMP := $(if $(FROM),$(call stamp,$(INTERIM_DIR)/source_$(WINDOW).stamp,$(DOLIBARR_URL)|$(DOLIBARR_SNAPSHOT)))
-TOLERANCE_STAMP := $(if $(FROM),$(call stamp,$(INTERIM_DIR)/tolerances.stamp,$(RECONCILIATION_DATE_TOLERANCE)|$(RECONCILIATION_PAYOUT_TOLERANCE)))
-SNAPSHOT_INPUTS := $(if $(DOLIBARR_SNAPSHOT),$(wildcard $(DOLIBARR_SNAPSHOT)/*.json $(DOLIBARR_SNAPSHOT)/*.jsonl))
+# Content stamps (stages/recon/stamps.py): rewritten only when what they stand for changes
+# (names and SHA-256 of the exports; the effective Dolibarr source and tolerances, .env
+# included), so Make sees content, not dates. They hold names and hashes, never secrets.
+comma := ,
+STAMPS := $(INTERIM_DIR)/stamps
+GC_STAMP := $(STAMPS)/gc_inputs.stamp
+SHINE_STAMP := $(STAMPS)/shine_inputs.stamp
+SOURCE_STAMP := $(if $(FROM),$(STAMPS)/source_$(WINDOW).stamp)
+TOLERANCE_STAMP := $(if $(FROM),$(STAMPS)/tolerances.stamp)
+SNAPSHOT_INPUTS := $(if $(FROM),$(STAMPS)/saved_snapshot.stamp)
+STAMPED := $(shell $(PYTHON) stages/recon/stamps.py $(INTERIM_DIR) \
+  gc_inputs=files:$(GC_DIR) shine_inputs=files:$(SHINE_DIR) \
+  $(if $(FROM),source_$(WINDOW)=values:DOLIBARR_URL$(comma)DOLIBARR_SNAPSHOT \
+    tolerances=values:RECONCILIATION_DATE_TOLERANCE$(comma)RECONCILIATION_PAYOUT_TOLERANCE \
+    saved_snapshot=files-of:DOLIBARR_SNAPSHOT) \
+  --given 'DOLIBARR_URL=$(DOLIBARR_URL)' --given 'DOLIBARR_SNAPSHOT=$(DOLIBARR_SNAPSHOT)' \
+  --given 'RECONCILIATION_DATE_TOLERANCE=$(RECONCILIATION_DATE_TOLERANCE)' \
+  --given 'RECONCILIATION_PAYOUT_TOLERANCE=$(RECONCILIATION_PAYOUT_TOLERANCE)')
+
+# A stamp the helper could not write (no python3?) counts as changed.
+$(STAMPS)/%.stamp: ; @:
 
 need_window = $(if $(and $(FROM),$(TO)),,$(error Set the window: make $@ FROM=YYYY-MM-DD TO=YYYY-MM-DD))
 
 # --- stages ----------------------------------------------------------------------------
-$(GC_PAYMENTS): stages/parse_gc.py $(LIB) $(GC_INPUTS) | $(VENV_OK)
+$(GC_PAYMENTS): stages/parse_gc.py $(LIB) $(GC_STAMP) | $(VENV_OK)
 	$(PY) stages/parse_gc.py --input-dir $(GC_DIR) --out $@
 
-$(GC_PAYOUTS) $(GC_PAYOUT_ITEMS) &: stages/parse_payouts.py $(LIB) $(GC_INPUTS) | $(VENV_OK)
+$(GC_PAYOUTS) $(GC_PAYOUT_ITEMS) &: stages/parse_payouts.py $(LIB) $(GC_STAMP) | $(VENV_OK)
 	$(PY) stages/parse_payouts.py --input-dir $(GC_DIR) --out $(GC_PAYOUTS) --items-out $(GC_PAYOUT_ITEMS)
 
-$(BANK): stages/parse_shine.py $(LIB) $(CONFIG) $(SHINE_INPUTS) | $(VENV_OK)
+$(BANK): stages/parse_shine.py $(LIB) $(CONFIG) $(SHINE_STAMP) | $(VENV_OK)
 	$(PY) stages/parse_shine.py --input-dir $(SHINE_DIR) --config $(CONFIG) --out $@
 
 $(INVOICES): stages/fetch_dolibarr.py $(LIB) $(CONFIG) $(SOURCE_STAMP) $(SNAPSHOT_INPUTS) $(wildcard $(DOLIBARR_WRITTEN)) | $(VENV_OK)
@@ -106,8 +129,8 @@ $(PASS2): stages/pass2.py $(LIB) $(CONFIG) $(INVOICES) $(PASS1) | $(VENV_OK)
 $(PASS3): stages/pass3.py $(LIB) $(CONFIG) $(TOLERANCE_STAMP) $(GC_PAYOUTS) $(GC_PAYOUT_ITEMS) $(GC_PAYMENTS) $(BANK) | $(VENV_OK)
 	$(PY) stages/pass3.py --payouts $(GC_PAYOUTS) --payout-items $(GC_PAYOUT_ITEMS) --payments $(GC_PAYMENTS) --bank $(BANK) --from $(FROM) --to $(TO) --config $(CONFIG) --out $@
 
-$(RECONCILIATION_CSV) $(PAYOUTS_CSV) $(SUMMARY) &: stages/report.py $(LIB) $(PASS1) $(PASS2) $(PASS3) | $(VENV_OK)
-	$(PY) stages/report.py --pass1 $(PASS1) --pass2 $(PASS2) --pass3 $(PASS3) --from $(FROM) --to $(TO) --out-dir $(OUT_DIR) > /dev/null
+$(RECONCILIATION_CSV) $(PAYOUTS_CSV) $(SUMMARY) $(PROVENANCE) &: stages/report.py $(LIB) $(CONFIG) $(PASS1) $(PASS2) $(PASS3) | $(VENV_OK)
+	$(PY) stages/report.py --pass1 $(PASS1) --pass2 $(PASS2) --pass3 $(PASS3) --from $(FROM) --to $(TO) --out-dir $(OUT_DIR) --config $(CONFIG) > /dev/null
 
 # With several jobs, make starts targets in the order it meets them: parse_payouts and
 # parse_shine would take the free jobs before pass 1, the longest stage. Inside `report`
@@ -121,7 +144,7 @@ $(BANK): | $(INVOICES)
 endif
 # The goal of `report`; `@:` keeps it quiet when there is nothing to do.
 .PHONY: report-files
-report-files: $(RECONCILIATION_CSV) $(PAYOUTS_CSV) $(SUMMARY) ; @:
+report-files: $(RECONCILIATION_CSV) $(PAYOUTS_CSV) $(SUMMARY) $(PROVENANCE) ; @:
 
 # --- what people type ------------------------------------------------------------------
 .PHONY: help parse fetch refresh passes report fix check demo test bench clean
@@ -152,8 +175,7 @@ fetch: ## fetch the Dolibarr snapshot of the window
 
 refresh: ## fetch the window's Dolibarr snapshot again, even if it looks fresh
 	$(call need_window)
-	rm -f $(INVOICES)
-	@$(MAKE) --no-print-directory $(INVOICES)
+	@$(MAKE) --no-print-directory -W stages/fetch_dolibarr.py $(INVOICES)
 
 passes: ## run passes 1-3 of the window
 	$(call need_window)
@@ -161,7 +183,9 @@ passes: ## run passes 1-3 of the window
 
 report: ## reconcile the window and print the report (FROM=… TO=…)
 	$(call need_window)
-	@$(MAKE) --no-print-directory $(parallel) PASS1_FIRST=1 report-files
+	@$(PY) stages/snapshot_age.py --config $(CONFIG) --snapshot-dir $(SNAPSHOT_DIR) --invoices $(INVOICES)
+	@$(MAKE) --no-print-directory $(parallel) PASS1_FIRST=1 report-files \
+	  || { rm -f $(REPORT_FILES); echo "make: no report of $(WINDOW) is left: fix the error above and run again" >&2; exit 2; }
 	@cat $(SUMMARY)
 
 fix: ## record the proven payments in Dolibarr (asks first; CONFIRM=yes to skip asking)
@@ -173,7 +197,7 @@ check: | $(VENV_OK) ## is Dolibarr reachable, which version, which user, are the
 	$(PY) stages/check_dolibarr.py --config $(CONFIG)
 
 demo: | $(VENV_OK) ## the whole pipeline on the bundled sample data and a local Dolibarr emulator
-	$(PY) -m emulator --data demo/dolibarr -- \
+	ENV_FILE= DOLIBARR_SNAPSHOT= $(PY) -m emulator --data demo/dolibarr -- \
 	  $(MAKE) --no-print-directory report FROM=2026-01-01 TO=2026-02-09 \
 	    RAW_DIR=demo/raw INTERIM_DIR=interim/demo OUT_DIR=tmp/demo SNAPSHOT_ROOT=tmp/demo/dolibarr
 
@@ -183,5 +207,5 @@ test: | $(VENV_OK) ## run the test suite
 bench: | $(VENV_OK) ## benchmark the pipeline on a large synthetic month (see bench/README.md)
 	$(PY) bench/run.py
 
-clean: ## remove what the stages wrote (keeps raw/ and the virtual environment)
+clean: ## remove what the stages wrote (keeps raw/, the fix journal and the virtual environment)
 	rm -rf $(INTERIM_DIR) $(OUT_DIR)

@@ -23,7 +23,7 @@ from typing import Callable, TextIO
 
 from recon import config as config_module
 from recon.dolibarr import (WRITE_KEY_VARIABLE, AuthError, DolibarrClient, DolibarrError,
-                            NotFoundError, client_from_env)
+                            NotFoundError, announce, client_from_env)
 from recon.errors import StageError, run
 
 OK, FAIL, WARN, SKIP = "ok", "FAIL", "warn", "skip"
@@ -59,6 +59,7 @@ def check_dolibarr(config: dict, checks: Checks) -> None:
     except StageError as exc:
         return checks.add(FAIL, str(exc))
     with client:
+        announce("check_dolibarr", client)
         checks.out(f"Dolibarr at {client.display_url} (DOLIBARR_URL), key {client.key_name}:")
         if not check_server(client, checks):
             return

@@ -20,11 +20,14 @@ Amounts in the CSVs are euros as text with two decimals, made from the integer c
 from __future__ import annotations
 
 import argparse
+import json
 from datetime import date
 from pathlib import Path
 
 import polars as pl
 
+from recon import config as config_module
+from recon import provenance
 from recon.errors import run
 from recon.flags import ACTIONS, FLAG_ORDER
 from recon.io import atomic_path, read_parquet, write_text
@@ -263,7 +266,17 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--from", dest="date_from", required=True, help="window start, YYYY-MM-DD")
     parser.add_argument("--to", dest="date_to", required=True, help="window end, YYYY-MM-DD")
     parser.add_argument("--out-dir", required=True, help="where the CSVs and the summary go")
+    parser.add_argument("--config", default=None, help="config.yaml in force (for provenance)")
     return parser.parse_args(argv)
+
+
+def report_provenance(args, date_from, date_to) -> dict:
+    """What this report was made from (recon.provenance), from the sidecars of the parsed
+    inputs beside pass 1."""
+    interim, window = Path(args.pass1).parent, f"{date_from}_{date_to}"
+    inputs = [interim / name for name in ("gc_payments.parquet", "gc_payouts.parquet",
+                                          "bank.parquet", f"invoices_{window}.parquet")]
+    return provenance.assemble(inputs, date_from, date_to, config_module.load(args.config))
 
 
 def main(argv=None) -> None:
@@ -281,7 +294,11 @@ def main(argv=None) -> None:
     write_csv(table, out_dir / f"reconciliation_{window}.csv")
     del table
     write_csv(payouts_table(pass3), out_dir / f"payouts_fees_{window}.csv")
+    prov = report_provenance(args, date_from, date_to)
+    write_text(json.dumps(prov, indent=1, ensure_ascii=False) + "\n",
+               out_dir / f"provenance_{window}.json")
     summary = summary_text(pass1, pass2, pass3, date_from, date_to)
+    summary = "\n".join(provenance.text_lines(prov)) + "\n\n" + summary
     write_text(summary, out_dir / f"summary_{window}.txt")
     print(summary, end="")
 
