@@ -198,9 +198,28 @@ def test_overlapping_exports_newest_wins(lazy_shared_datadir, tmp_path, capsys):
     err = capsys.readouterr().err
     assert f"1 payment(s) differ between the 2 exports; the export with the latest dates " \
            f"({new.name}) wins for: PM00009WPREQ8J" in err
-    os.utime(new, (1_600_000_000, 1_600_000_000))  # now the other one is newer
+    # The later export copied with an old date (cp -p, unzip): file dates decide nothing.
+    os.utime(new, (1_600_000_000, 1_600_000_000))
     status = dict(parse_gc.parse_payments(gc).select("gc_payment_id", "status").iter_rows())
-    assert status["PM00009WPREQ8J"] == "paid_out"
+    assert status["PM00009WPREQ8J"] == "charged_back"
+
+
+def test_two_exports_disagreeing_on_an_amount_name_both(lazy_shared_datadir, tmp_path):
+    sample = (lazy_shared_datadir / "formats/gocardless_payments.csv").read_text()
+    gc = tmp_path / "gocardless"
+    gc.mkdir()
+    lines = sample.splitlines()
+    row = next(i for i, line in enumerate(lines) if line.startswith("PM00009WPREQ8J,"))
+    fields = lines[row].split(",")
+    fields[3] = "99.99"  # the amount column
+    changed = lines[:row] + [",".join(fields)] + lines[row + 1:]
+    (gc / "a.csv").write_text(sample)
+    (gc / "b.csv").write_text("\n".join(changed) + "\n")
+    with pytest.raises(InputError) as err:
+        parse_gc.parse_payments(gc)
+    message = str(err.value)
+    assert f"payment PM00009WPREQ8J has amount" in message
+    assert "99.99" in message and str(gc / "a.csv") in message and str(gc / "b.csv") in message
 
 
 # --- bad input: message names file, line, column, value; nothing is written ----------------
