@@ -92,6 +92,8 @@ SHINE_STAMP := $(STAMPS)/shine_inputs.stamp
 SOURCE_STAMP := $(if $(FROM),$(STAMPS)/source_$(WINDOW).stamp)
 TOLERANCE_STAMP := $(if $(FROM),$(STAMPS)/tolerances.stamp)
 SNAPSHOT_INPUTS := $(if $(FROM),$(STAMPS)/saved_snapshot.stamp)
+# Written by stages/snapshot_age.py when the window's snapshot is too old or was edited.
+EXPIRE_STAMP := $(STAMPS)/expire_$(WINDOW).stamp
 STAMPED := $(shell $(PYTHON) stages/recon/stamps.py $(INTERIM_DIR) \
   gc_inputs=files:$(GC_DIR) shine_inputs=files:$(SHINE_DIR) \
   $(if $(FROM),source_$(WINDOW)=values:DOLIBARR_URL$(comma)DOLIBARR_SNAPSHOT \
@@ -116,7 +118,7 @@ $(GC_PAYOUTS) $(GC_PAYOUT_ITEMS) &: stages/parse_payouts.py $(LIB) $(GC_STAMP) |
 $(BANK): stages/parse_shine.py $(LIB) $(CONFIG) $(SHINE_STAMP) | $(VENV_OK)
 	$(PY) stages/parse_shine.py --input-dir $(SHINE_DIR) --config $(CONFIG) --out $@
 
-$(INVOICES): stages/fetch_dolibarr.py $(LIB) $(CONFIG) $(SOURCE_STAMP) $(SNAPSHOT_INPUTS) $(wildcard $(DOLIBARR_WRITTEN)) | $(VENV_OK)
+$(INVOICES): stages/fetch_dolibarr.py $(LIB) $(CONFIG) $(SOURCE_STAMP) $(SNAPSHOT_INPUTS) $(wildcard $(DOLIBARR_WRITTEN) $(EXPIRE_STAMP)) | $(VENV_OK)
 	$(call need_window)
 	$(PY) stages/fetch_dolibarr.py --from $(FROM) --to $(TO) --config $(CONFIG) --snapshot-dir $(SNAPSHOT_DIR) --out $@
 
@@ -181,9 +183,10 @@ passes: ## run passes 1-3 of the window
 	$(call need_window)
 	@$(MAKE) --no-print-directory $(parallel) PASS1_FIRST=1 $(PASS1) $(PASS2) $(PASS3)
 
+report: | $(VENV_OK)
 report: ## reconcile the window and print the report (FROM=… TO=…)
 	$(call need_window)
-	@$(PY) stages/snapshot_age.py --config $(CONFIG) --snapshot-dir $(SNAPSHOT_DIR) --invoices $(INVOICES)
+	@$(PY) stages/snapshot_age.py --config $(CONFIG) --snapshot-dir $(SNAPSHOT_DIR) --invoices $(INVOICES) --expire-stamp $(EXPIRE_STAMP)
 	@$(MAKE) --no-print-directory $(parallel) PASS1_FIRST=1 report-files \
 	  || { rm -f $(REPORT_FILES); echo "make: no report of $(WINDOW) is left: fix the error above and run again" >&2; exit 2; }
 	@cat $(SUMMARY)

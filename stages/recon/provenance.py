@@ -67,6 +67,8 @@ def write_sidecar(parquet: Path) -> None:
     tmp = target.with_name("." + target.name + ".tmp")
     tmp.write_text(json.dumps(RECORD, indent=1, default=str) + "\n", encoding="utf-8")
     os.replace(tmp, target)
+    for entries in RECORD.values():  # written once: a second main() in one process starts anew
+        entries.clear()
 
 
 def _iso(value: object) -> str | None:
