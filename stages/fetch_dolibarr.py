@@ -113,7 +113,7 @@ def progress_stream(stream: TextIO | None) -> TextIO:
     """Where progress goes: the terminal itself when there is one, so that it shows live
     even when Make holds the stage's stderr until it ends (--output-sync); else stderr
     (a log gets plain lines)."""
-    if stream is not None or getattr(sys.stderr, "isatty", lambda: False)():
+    if stream not in (None, sys.stderr) or getattr(sys.stderr, "isatty", lambda: False)():
         return stream or sys.stderr
     try:
         return open("/dev/tty", "w", encoding="utf-8")
