@@ -188,7 +188,7 @@ passes: ## run passes 1-3 of the window
 report: | $(VENV_OK)
 report: ## reconcile the window and print the report (FROM=… TO=…)
 	$(call need_window)
-	@$(PY) stages/snapshot_age.py --config $(CONFIG) --snapshot-dir $(SNAPSHOT_DIR) --invoices $(INVOICES) --expire-stamp $(EXPIRE_STAMP)
+	$(if $(DOLIBARR_SNAPSHOT),,@$(PY) stages/snapshot_age.py --config $(CONFIG) --snapshot-dir $(SNAPSHOT_DIR) --invoices $(INVOICES) --expire-stamp $(EXPIRE_STAMP))
 	@$(MAKE) --no-print-directory $(parallel) PASS1_FIRST=1 report-files \
 	  || { rm -f $(REPORT_FILES); echo "make: no report of $(WINDOW) is left: fix the error above and run again" >&2; exit 2; }
 	@cat $(SUMMARY)
