@@ -21,6 +21,8 @@ RAW_DIR ?= raw
 INTERIM_DIR ?= interim
 OUT_DIR ?= tmp
 CONFIG ?= config.yaml
+# The user's decisions about lines the rules left open (never written by the pipeline).
+DECISIONS ?= decisions.yaml
 SNAPSHOT_ROOT ?= $(RAW_DIR)/dolibarr
 DOLIBARR_URL ?=
 DOLIBARR_API_KEY ?=
@@ -74,6 +76,7 @@ RECONCILIATION_CSV := $(OUT_DIR)/reconciliation_$(WINDOW).csv
 PAYOUTS_CSV := $(OUT_DIR)/payouts_fees_$(WINDOW).csv
 SUMMARY := $(OUT_DIR)/summary_$(WINDOW).txt
 PROVENANCE := $(OUT_DIR)/provenance_$(WINDOW).json
+REVIEW := $(OUT_DIR)/review_$(WINDOW).yaml
 # Every file of a window's report: all removed when a run of the window fails.
 REPORT_FILES := $(RECONCILIATION_CSV) $(PAYOUTS_CSV) $(SUMMARY) $(PROVENANCE)
 # The record of every write to Dolibarr: outside OUT_DIR, so `make clean` never reaches it.
@@ -94,6 +97,13 @@ TOLERANCE_STAMP := $(if $(FROM),$(STAMPS)/tolerances.stamp)
 SNAPSHOT_INPUTS := $(if $(FROM),$(STAMPS)/saved_snapshot.stamp)
 # Written by stages/snapshot_age.py when the window's snapshot is too old or was edited.
 EXPIRE_STAMP := $(STAMPS)/expire_$(WINDOW).stamp
+# Parameter stamp (decisions): rewritten only when its content changes.
+stamp = $(shell mkdir -p $(INTERIM_DIR) && h=$$(printf '%s' '$(2)' | sha256sum | cut -c1-16) && \
+  { [ "$$(cat $(1) 2>/dev/null)" = "$$h" ] || echo "$$h" > $(1); } && echo $(1))
+# decisions.yaml is a prerequisite of the passes when it exists; the stamp also sees
+# it appear, disappear or DECISIONS name another file.
+DECISIONS_STAMP := $(if $(FROM),$(call stamp,$(INTERIM_DIR)/decisions.stamp,$(abspath $(DECISIONS))|$(wildcard $(DECISIONS))))
+DECISIONS_INPUTS := $(DECISIONS_STAMP) $(wildcard $(DECISIONS))
 STAMPED := $(shell $(PYTHON) stages/recon/stamps.py $(INTERIM_DIR) \
   gc_inputs=files:$(GC_DIR) shine_inputs=files:$(SHINE_DIR) \
   $(if $(FROM),source_$(WINDOW)=values:DOLIBARR_URL$(comma)DOLIBARR_SNAPSHOT \
@@ -122,17 +132,17 @@ $(INVOICES): stages/fetch_dolibarr.py $(LIB) $(CONFIG) $(SOURCE_STAMP) $(SNAPSHO
 	$(call need_window)
 	$(PY) stages/fetch_dolibarr.py --from $(FROM) --to $(TO) --config $(CONFIG) --snapshot-dir $(SNAPSHOT_DIR) --out $@
 
-$(PASS1): stages/pass1.py $(LIB) $(CONFIG) $(TOLERANCE_STAMP) $(INVOICES) $(GC_PAYMENTS) | $(VENV_OK)
-	$(PY) stages/pass1.py --invoices $(INVOICES) --payments $(GC_PAYMENTS) --from $(FROM) --to $(TO) --config $(CONFIG) --out $@
+$(PASS1): stages/pass1.py $(LIB) $(CONFIG) $(TOLERANCE_STAMP) $(DECISIONS_INPUTS) $(INVOICES) $(GC_PAYMENTS) | $(VENV_OK)
+	$(PY) stages/pass1.py --invoices $(INVOICES) --payments $(GC_PAYMENTS) --from $(FROM) --to $(TO) --config $(CONFIG) --decisions $(DECISIONS) --out $@
 
-$(PASS2): stages/pass2.py $(LIB) $(CONFIG) $(INVOICES) $(PASS1) | $(VENV_OK)
-	$(PY) stages/pass2.py --invoices $(INVOICES) --pass1 $(PASS1) --from $(FROM) --to $(TO) --config $(CONFIG) --out $@
+$(PASS2): stages/pass2.py $(LIB) $(CONFIG) $(DECISIONS_INPUTS) $(INVOICES) $(PASS1) | $(VENV_OK)
+	$(PY) stages/pass2.py --invoices $(INVOICES) --pass1 $(PASS1) --from $(FROM) --to $(TO) --config $(CONFIG) --decisions $(DECISIONS) --out $@
 
-$(PASS3): stages/pass3.py $(LIB) $(CONFIG) $(TOLERANCE_STAMP) $(GC_PAYOUTS) $(GC_PAYOUT_ITEMS) $(GC_PAYMENTS) $(BANK) | $(VENV_OK)
-	$(PY) stages/pass3.py --payouts $(GC_PAYOUTS) --payout-items $(GC_PAYOUT_ITEMS) --payments $(GC_PAYMENTS) --bank $(BANK) --from $(FROM) --to $(TO) --config $(CONFIG) --out $@
+$(PASS3): stages/pass3.py $(LIB) $(CONFIG) $(TOLERANCE_STAMP) $(DECISIONS_INPUTS) $(GC_PAYOUTS) $(GC_PAYOUT_ITEMS) $(GC_PAYMENTS) $(BANK) | $(VENV_OK)
+	$(PY) stages/pass3.py --payouts $(GC_PAYOUTS) --payout-items $(GC_PAYOUT_ITEMS) --payments $(GC_PAYMENTS) --bank $(BANK) --from $(FROM) --to $(TO) --config $(CONFIG) --decisions $(DECISIONS) --out $@
 
 $(RECONCILIATION_CSV) $(PAYOUTS_CSV) $(SUMMARY) $(PROVENANCE) &: stages/report.py $(LIB) $(CONFIG) $(PASS1) $(PASS2) $(PASS3) | $(VENV_OK)
-	$(PY) stages/report.py --pass1 $(PASS1) --pass2 $(PASS2) --pass3 $(PASS3) --from $(FROM) --to $(TO) --out-dir $(OUT_DIR) --config $(CONFIG) > /dev/null
+	$(PY) stages/report.py --pass1 $(PASS1) --pass2 $(PASS2) --pass3 $(PASS3) --from $(FROM) --to $(TO) --decisions $(DECISIONS) --out-dir $(OUT_DIR) --config $(CONFIG) > /dev/null
 
 # With several jobs, make starts targets in the order it meets them: parse_payouts and
 # parse_shine would take the free jobs before pass 1, the longest stage. Inside `report`
@@ -148,8 +158,11 @@ endif
 .PHONY: report-files
 report-files: $(RECONCILIATION_CSV) $(PAYOUTS_CSV) $(SUMMARY) $(PROVENANCE) ; @:
 
+$(REVIEW): stages/review.py $(LIB) $(PASS1) $(PASS2) $(PASS3) | $(VENV_OK)
+	$(PY) stages/review.py --pass1 $(PASS1) --pass2 $(PASS2) --pass3 $(PASS3) --from $(FROM) --to $(TO) --decisions $(DECISIONS) --out $@
+
 # --- what people type ------------------------------------------------------------------
-.PHONY: help parse fetch refresh passes report fix check demo test bench clean
+.PHONY: help parse fetch refresh passes report fix check demo test bench clean review
 
 help: ## this list
 	@echo "Targets:"
@@ -161,6 +174,7 @@ help: ## this list
 	@echo "  INTERIM_DIR       Parquet written by the stages ($(INTERIM_DIR))"
 	@echo "  OUT_DIR           reports, CSVs ($(OUT_DIR)); the fix journal is in $(JOURNAL_DIR)/"
 	@echo "  CONFIG            settings file ($(CONFIG))"
+	@echo "  DECISIONS         your decisions about open lines ($(DECISIONS))"
 	@echo "  DOLIBARR_URL, DOLIBARR_API_KEY   the Dolibarr to read (command line > environment > .env)"
 	@echo "  ENV_FILE          file of site settings and keys, read by the stages ($(ENV_FILE))"
 	@echo "  ALLOW_MISSING     inputs a report may go without: payments,payouts,bank,invoices ($(ALLOW_MISSING))"
@@ -193,6 +207,11 @@ report: ## reconcile the window and print the report (FROM=… TO=…)
 	  || { rm -f $(REPORT_FILES); echo "make: no report of $(WINDOW) is left: fix the error above and run again" >&2; exit 2; }
 	@cat $(SUMMARY)
 
+review: ## write tmp/review_<FROM>_<TO>.yaml: a decisions.yaml entry for each line needing action
+	$(call need_window)
+	@$(MAKE) --no-print-directory $(parallel) PASS1_FIRST=1 $(REVIEW)
+	@echo "$(REVIEW): uncomment what you decide and copy it into $(DECISIONS)"
+
 fix: ## record the proven payments in Dolibarr (asks first; CONFIRM=yes to skip asking)
 	$(call need_window)
 	@$(MAKE) --no-print-directory $(parallel) $(PASS1)
@@ -204,7 +223,8 @@ check: | $(VENV_OK) ## is Dolibarr reachable, which version, which user, are the
 demo: | $(VENV_OK) ## the whole pipeline on the bundled sample data and a local Dolibarr emulator
 	ENV_FILE= DOLIBARR_SNAPSHOT= $(PY) -m emulator --data demo/dolibarr -- \
 	  $(MAKE) --no-print-directory report FROM=2026-01-01 TO=2026-02-09 \
-	    RAW_DIR=demo/raw INTERIM_DIR=interim/demo OUT_DIR=tmp/demo SNAPSHOT_ROOT=tmp/demo/dolibarr
+	    RAW_DIR=demo/raw INTERIM_DIR=interim/demo OUT_DIR=tmp/demo SNAPSHOT_ROOT=tmp/demo/dolibarr \
+	    DECISIONS=demo/decisions.yaml
 
 test: | $(VENV_OK) ## run the test suite
 	$(PY) -m pytest $(PYTEST_ARGS)

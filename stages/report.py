@@ -27,7 +27,10 @@ from pathlib import Path
 import polars as pl
 
 from recon import config as config_module
+from recon import decisions as decisions_file
 from recon import provenance
+from recon.apply_decisions import left_alone_count
+from recon.decisions import Decisions
 from recon.errors import run
 from recon.flags import ACTIONS, FLAG_ORDER
 from recon.io import atomic_path, read_parquet, write_text
@@ -46,6 +49,9 @@ PAYOUTS_COLUMNS = [
     "payout_id", "reference", "gross_eur", "fees_eur", "net_eur", "arrival_date",
     "bank_transaction_id", "bank_date", "bank_label", "bank_amount_eur", "match_type",
     "flag", "explanation",
+    # gross - fees - chargebacks - refunds - fees_refunded = net (unless FEES_MISMATCH)
+    "fees_flag", "fees_ht_eur", "fees_tva_eur", "chargebacks_eur", "refunds_eur",
+    "fees_refunded_eur",
 ]
 
 LINES_PER_FLAG = 30
@@ -110,17 +116,16 @@ def reconciliation_table(pass1: pl.DataFrame, pass2: pl.DataFrame,
 # --- the payouts CSV ---------------------------------------------------------------------
 
 def payouts_table(pass3: pl.DataFrame) -> pl.DataFrame:
-    """One row per payout or unexplained bank credit; both flags of a payout in `flag`."""
+    """One row per payout or unexplained bank credit; the fee verdict in its own column."""
+    money = ("gross", "fees", "net", "bank_amount", "fees_ht", "fees_tva", "chargebacks",
+             "refunds", "fees_refunded")
     return pass3.select(
         "payout_id", "reference", "arrival_date", "bank_transaction_id", "bank_date",
-        "bank_label", "match_type",
-        gross_eur=eur(pl.col("gross_cents")),
-        fees_eur=eur(pl.col("fees_cents")),
-        net_eur=eur(pl.col("net_cents")),
-        bank_amount_eur=eur(pl.col("bank_amount_cents")),
-        flag=pl.concat_str(["flag", "fees_flag"], separator=";", ignore_nulls=True),
+        "bank_label", "match_type", "flag", "fees_flag",
+        *(eur(pl.col(f"{name}_cents")).alias(f"{name}_eur") for name in money),
         explanation=pl.concat_str(
-            ["evidence", fmt("fees: {}", pl.col("explanation"))],
+            ["evidence", pl.when(pl.col("explanation").is_not_null())
+             .then(fmt("fees: {}", pl.col("explanation")))],
             separator="; ", ignore_nulls=True),
     ).select(PAYOUTS_COLUMNS)
 
@@ -191,7 +196,7 @@ def _money(cents: int | None) -> str:
 
 
 def summary_text(pass1: pl.DataFrame, pass2: pl.DataFrame, pass3: pl.DataFrame,
-                 date_from: date, date_to: date) -> str:
+                 date_from: date, date_to: date, decisions: Decisions | None = None) -> str:
     """The terminal summary: counts and totals per flag, then what needs action."""
     totals = (_flag_rows(pass1, pass2, pass3).group_by("flag")
               .agg(count=pl.len(), cents=pl.col("cents").sum()))
@@ -208,6 +213,8 @@ def summary_text(pass1: pl.DataFrame, pass2: pl.DataFrame, pass3: pl.DataFrame,
             "net, bank credits at their amount, FEES_MISMATCH at gross - net - fees.",
             ""]
     out += _money_in_bank_lines(pass1, pass3)
+    out += _fee_lines(pass3)
+    out += _decisions_lines(decisions, pass1, pass2, pass3)
     out += _action_lines(totals, _flag_rows(pass1, pass2, pass3, with_lines=True))
     return "\n".join(out) + "\n"
 
@@ -230,6 +237,26 @@ def _money_in_bank_lines(pass1: pl.DataFrame, pass3: pl.DataFrame) -> list[str]:
     )
     parts = [f"{value} {n} ({_money(cents)} EUR)" for value, n, cents, _ in counts.iter_rows()]
     return [f"Payments whose money reached the bank: {', '.join(parts) or 'none'}", ""]
+
+
+def _decisions_lines(decisions: Decisions | None, pass1: pl.DataFrame, pass2: pl.DataFrame,
+                     pass3: pl.DataFrame) -> list[str]:
+    """One line: the decisions of decisions.yaml this window used, and those left alone."""
+    if decisions is None or decisions.count == 0:
+        return []
+    used, alone = left_alone_count(decisions, pass1, pass2, pass3)
+    return [f"Decisions ({decisions.path}): {used} used in this window, {alone} about lines "
+            "not in it (left alone)", ""]
+
+
+def _fee_lines(pass3: pl.DataFrame) -> list[str]:
+    """The window's GoCardless fees, HT + TVA = TTC (the TVA is deductible)."""
+    payouts = pass3.filter(pl.col("payout_id").is_not_null())
+    ttc, ht, tva = (payouts[c].sum() for c in ("fees_cents", "fees_ht_cents", "fees_tva_cents"))
+    unsplit = payouts["fees_ht_cents"].null_count()
+    note = f" (no HT/TVA split for {unsplit} payouts)" if unsplit else ""
+    return [f"GoCardless fees of the payouts: HT {_money(ht)} EUR + TVA {_money(tva)} EUR = "
+            f"TTC {_money(ttc)} EUR{note}", ""]
 
 
 def _action_lines(totals: pl.DataFrame, shown: pl.DataFrame) -> list[str]:
@@ -265,6 +292,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--pass3", required=True, help="pass-3 Parquet")
     parser.add_argument("--from", dest="date_from", required=True, help="window start, YYYY-MM-DD")
     parser.add_argument("--to", dest="date_to", required=True, help="window end, YYYY-MM-DD")
+    parser.add_argument("--decisions", default=None,
+                        help="decisions.yaml, for the count of decisions used")
     parser.add_argument("--out-dir", required=True, help="where the CSVs and the summary go")
     parser.add_argument("--config", default=None, help="config.yaml in force (for provenance)")
     return parser.parse_args(argv)
@@ -297,7 +326,8 @@ def main(argv=None) -> None:
     prov = report_provenance(args, date_from, date_to)
     write_text(json.dumps(prov, indent=1, ensure_ascii=False) + "\n",
                out_dir / f"provenance_{window}.json")
-    summary = summary_text(pass1, pass2, pass3, date_from, date_to)
+    summary = summary_text(pass1, pass2, pass3, date_from, date_to,
+                           decisions_file.load(args.decisions))
     summary = "\n".join(provenance.text_lines(prov)) + "\n\n" + summary
     write_text(summary, out_dir / f"summary_{window}.txt")
     print(summary, end="")

@@ -226,8 +226,8 @@ def test_pass3_every_payout_and_the_unmatched_credit(verdicts):
         "A": (7, "reference_in_label", "PAYOUT_MATCHED", None, 230850, 1703, 1703, 229147),
         "B": (11, "reference_in_label", "PAYOUT_MATCHED", None, 334000, 1920, 1920, 332080),
         "C": (13, "amount_date", "PAYOUT_MATCHED", None, 110290, 1252, 1252, 109038),
-        "D": (16, "amount_date", "PAYOUT_MATCHED", "FEES_MISMATCH", 217400, 89217, 1217, 128183),
-        "E": (None, "none", "PAYOUT_NOT_IN_BANK", None, 21540, 282, 282, 21258),
+        "D": (16, "amount_date", "PAYOUT_MATCHED", "FEES_EXPLAINED", 217400, 89217, 1697, 128183),
+        "E": (None, "none", "PAYOUT_PENDING", None, 21540, 282, 282, 21258),
     }
     assert set(rows) == {*(PO[k] for k in expected), None}
     for key, (bank_row, match_type, flag, fees_flag, gross, deducted, fees, net) in expected.items():
@@ -239,10 +239,20 @@ def test_pass3_every_payout_and_the_unmatched_credit(verdicts):
                 row["deducted_cents"], row["fees_cents"], row["net_cents"]) == (
             bank_row, match_type, flag, fees_flag, gross, deducted, fees, net), f"PO_{key}"
     assert rows[PO["D"]]["days_apart"] == 1
-    assert rows[PO["D"]]["explanation"].endswith(
-        "they differ by 880.00, which the breakdown explains in full: charge back "
-        "PM00009WPREQ8J (FA2601-0007) -780.00; fee given back on PM00009WPREQ8J +4.80; "
-        "refund PM00021F9WF30C (FA2601-0019) -100.00")
+    assert rows[PO["D"]]["explanation"] == (
+        "gross 2174.00 (5 payments) - fees 16.97 (HT 14.14 + TVA 2.83) - chargebacks 780.00 - "
+        "refunds 100.00 + fees refunded 4.80 = net 1281.83: it adds up; the breakdown lists "
+        "charge back PM00009WPREQ8J (FA2601-0007) -780.00; fee given back on PM00009WPREQ8J "
+        "+4.80; refund PM00021F9WF30C (FA2601-0019) -100.00")
+    # gross - fees - deductions = net on every payout row, and HT + TVA = TTC.
+    payouts = p3.filter(pl.col("payout_id").is_not_null())
+    assert payouts.filter(
+        pl.col("gross_cents") - pl.col("fees_cents") - pl.col("chargebacks_cents")
+        - pl.col("refunds_cents") - pl.col("fees_refunded_cents") != pl.col("net_cents")).height == 0
+    assert payouts.filter(pl.col("fees_ht_cents") + pl.col("fees_tva_cents")
+                          != pl.col("fees_cents")).height == 0
+    assert (payouts["fees_ht_cents"].sum(), payouts["fees_tva_cents"].sum(),
+            payouts["fees_cents"].sum()) == (5711, 1143, 6854)
     assert (rows[PO["E"]]["money_in_bank"], rows[PO["E"]]["evidence"]) == (
         "pending", "payout pending with no arrival date yet: expected in the bank after the window")
     unmatched = rows[None]
@@ -287,10 +297,10 @@ def test_report_files_and_summary(chain):
     out = chain / "tmp"
     payouts_csv = pl.read_csv(out / "payouts_fees_2026-01-01_2026-02-09.csv", infer_schema=False)
     assert payouts_csv.columns == report.PAYOUTS_COLUMNS
-    assert payouts_csv.filter(pl.col("payout_id") == PO["D"])["flag"].item() == \
-        "PAYOUT_MATCHED;FEES_MISMATCH"
+    assert payouts_csv.filter(pl.col("payout_id") == PO["D"]).select("flag", "fees_flag").row(0) \
+        == ("PAYOUT_MATCHED", "FEES_EXPLAINED")
     summary = (out / "summary_2026-01-01_2026-02-09.txt").read_text(encoding="utf-8")
     for flag, count, total in [("MATCHED", 7, "4 554.00"), ("GC_PAID_DOLIBARR_OPEN", 10, "2 441.70"),
-                               ("PAYOUT_MATCHED", 4, "7 984.48"), ("FEES_MISMATCH", 1, "880.00"),
+                               ("PAYOUT_MATCHED", 4, "7 984.48"), ("FEES_EXPLAINED", 1, "875.20"),
                                ("DOLIBARR_OPEN_NO_GC", 1, "66.00")]:
         assert f"{flag:<26}{count:>8}{total:>16}" in summary.splitlines()

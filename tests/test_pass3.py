@@ -13,6 +13,10 @@ from recon.schemas import PASS3
 
 NO_ITEMS = payout_items().clear()
 PAYMENT = payments({"payout_id": "PO0001", "amount_cents": 10000})
+# A bank line long after the arrival: the bank export runs past it, so a payout not found
+# is overdue (PAYOUT_NOT_IN_BANK), not pending. Neither a payout nor GoCardless-looking.
+LATER = {"bank_transaction_id": "later", "operation_date": date(2026, 1, 31), "amount_cents": 1,
+         "label": "x", "counterparty": "y"}
 
 
 def run(pos, lines, pays=PAYMENT, items=NO_ITEMS, settings=SETTINGS):
@@ -41,7 +45,7 @@ def test_reference_in_the_label_whatever_its_case_is_a_strong_match():
 
 
 def test_reference_inside_a_longer_word_is_not_found():
-    out = run(payouts({"amount_cents": 5000}), bank({"label": "GOCARDLESS SHOP-REF0012"}))
+    out = run(payouts({"amount_cents": 5000}), bank({"label": "GOCARDLESS SHOP-REF0012"}, LATER))
     assert payout_row(out)["flag"] == "PAYOUT_NOT_IN_BANK"
     assert out.filter(pl.col("flag") == "BANK_CREDIT_UNMATCHED").height == 1
 
@@ -54,7 +58,7 @@ def test_reference_after_accented_letters_and_after_a_longer_word_is_found():
 
 def test_reference_sharing_its_prefix_with_other_payouts_is_told_apart():
     pos = payouts({}, {"payout_id": "PO0002", "reference": "SHOP-REF002", "amount_cents": 5000})
-    out = run(pos, bank({"label": "GOCARDLESS SHOP-REF002", "amount_cents": 5000}))
+    out = run(pos, bank({"label": "GOCARDLESS SHOP-REF002", "amount_cents": 5000}, LATER))
     assert payout_row(out, "PO0002")["match_type"] == "reference_in_label"
     assert payout_row(out)["flag"] == "PAYOUT_NOT_IN_BANK"
 
@@ -77,7 +81,7 @@ def test_reference_on_two_credits_is_ambiguous_and_shows_both():
 @pytest.mark.parametrize("day, flag", [(12, "PAYOUT_MATCHED"), (16, "PAYOUT_MATCHED"),
                                         (17, "PAYOUT_NOT_IN_BANK"), (11, "PAYOUT_NOT_IN_BANK")])
 def test_exact_net_within_the_tolerance_of_the_arrival(day, flag):
-    row = payout_row(run(payouts({}), bank({"operation_date": date(2026, 1, day)})))
+    row = payout_row(run(payouts({}), bank({"operation_date": date(2026, 1, day)}, LATER)))
     assert row["flag"] == flag
     if flag == "PAYOUT_MATCHED":
         assert row["match_type"] == "amount_date"
@@ -115,7 +119,7 @@ def test_a_customer_transfer_naming_an_invoice_personal_lines_and_debits_are_nev
         {"label": "Virement de GARAGE PERRIN FRERES - FA2601-0007", "amount_cents": 78000,
          "counterparty": "GARAGE PERRIN FRERES"},
         {"personal": True, "amount_cents": 78000, "label": "x", "counterparty": "y"},
-        {"amount_cents": -78000, "label": "GOCARDLESS"},
+        {"amount_cents": -78000, "label": "GOCARDLESS"}, LATER,
     ))
     assert payout_row(out)["flag"] == "PAYOUT_NOT_IN_BANK"
 
@@ -124,19 +128,41 @@ def test_a_customer_transfer_naming_an_invoice_personal_lines_and_debits_are_nev
 
 def test_pending_payout_is_expected_after_the_window():
     row = payout_row(run(payouts({"status": "pending", "arrival_date": None}), bank().clear()))
-    assert (row["flag"], row["money_in_bank"]) == ("PAYOUT_NOT_IN_BANK", "pending")
+    assert (row["flag"], row["money_in_bank"]) == ("PAYOUT_PENDING", "pending")
     assert row["evidence"] == "payout pending with no arrival date yet: expected in the bank after the window"
 
 
 def test_arrival_after_the_bank_export_is_pending_before_it_is_missing():
     lines = bank({"operation_date": date(2026, 1, 20), "amount_cents": 1, "label": "x"})
     late = payout_row(run(payouts({"arrival_date": date(2026, 1, 22)}), lines))
-    assert (late["money_in_bank"], late["evidence"]) == (
-        "pending", "arrives 2026-01-22, after the bank export's last line (2026-01-20)")
+    assert (late["flag"], late["money_in_bank"], late["evidence"]) == (
+        "PAYOUT_PENDING", "pending",
+        "arrives 2026-01-22, after the bank export's last line (2026-01-20)")
     gone = payout_row(run(payouts({"arrival_date": date(2026, 1, 10)}), lines))
     assert (gone["flag"], gone["money_in_bank"]) == ("PAYOUT_NOT_IN_BANK", "no")
-    assert gone["evidence"] == ("no bank credit carries the reference SHOP-REF001, and none of "
-                                "98.00 within 2 days of the arrival date 2026-01-10")
+    assert gone["evidence"] == ("overdue by 10 days: no bank credit carries the reference "
+                                "SHOP-REF001, and none of 98.00 within 2 days of the arrival "
+                                "date 2026-01-10 (the bank export runs to 2026-01-20)")
+
+
+@pytest.mark.parametrize("arrival, flag, evidence", [
+    (date(2026, 1, 18), "PAYOUT_PENDING", "arrives 2026-01-18, within 2 days of the bank "
+     "export's last line (2026-01-20): not yet due"),
+    (date(2026, 1, 17), "PAYOUT_NOT_IN_BANK", "overdue by 3 days: no bank credit carries the "
+     "reference SHOP-REF001, and none of 98.00 within 2 days of the arrival date 2026-01-17 "
+     "(the bank export runs to 2026-01-20)"),
+])
+def test_a_payout_is_due_once_the_bank_export_runs_past_its_tolerance(arrival, flag, evidence):
+    lines = bank({"operation_date": date(2026, 1, 20), "amount_cents": 1, "label": "x"})
+    row = payout_row(run(payouts({"arrival_date": arrival}), lines))
+    assert (row["flag"], row["evidence"]) == (flag, evidence)
+
+
+def test_a_bounced_payout_is_not_in_the_bank_whatever_its_date():
+    row = payout_row(run(payouts({"status": "bounced", "arrival_date": date(2026, 1, 30)}),
+                         bank({"operation_date": date(2026, 1, 20), "amount_cents": 1})))
+    assert (row["flag"], row["money_in_bank"], row["evidence"]) == (
+        "PAYOUT_NOT_IN_BANK", "no", "payout bounced: the bank refused it")
 
 
 def test_gocardless_credit_with_no_payout_is_reported_with_null_payout_columns():
@@ -162,12 +188,29 @@ def test_payouts_outside_the_window_get_no_row():
 def test_fees_agree():
     row = payout_row(run(payouts({}), bank({})))
     assert (row["gross_cents"], row["payments_count"], row["deducted_cents"], row["fees_cents"],
-            row["fees_flag"]) == (10000, 1, 200, 200, None)
-    assert row["explanation"] == ("gross 100.00 (1 payment) - net 98.00 = 2.00; export fees "
-                                  "2.00 - 0.00 given back = 2.00: they agree")
+            row["fees_ht_cents"], row["fees_tva_cents"], row["fees_flag"]) == (
+        10000, 1, 200, 200, None, None, None)
+    assert row["explanation"] == "gross 100.00 (1 payment) - fees 2.00 = net 98.00: it adds up"
 
 
-def test_fees_mismatch_explained_line_by_line_by_the_breakdown():
+def test_fees_split_into_ht_and_tva_from_the_payments_and_checked_against_the_payout():
+    pays = payments({"payout_id": "PO0001", "amount_cents": 6000, "transaction_fee_cents": 100,
+                     "transaction_fee_tax_cents": 20},
+                    {"payout_id": "PO0001", "amount_cents": 4000, "transaction_fee_cents": 67,
+                     "transaction_fee_tax_cents": 13})
+    row = payout_row(run(payouts({}), bank({}), pays=pays))
+    assert (row["fees_cents"], row["fees_ht_cents"], row["fees_tva_cents"], row["fees_flag"]) == (
+        200, 167, 33, None)
+    assert row["explanation"] == ("gross 100.00 (2 payments) - fees 2.00 (HT 1.67 + TVA 0.33) "
+                                  "= net 98.00: it adds up")
+    # The payments say 2.00, the payout's fee columns 2.10: the sum does not hold either.
+    off = payout_row(run(payouts({"transaction_fee_debit_cents": 210}), bank({}), pays=pays))
+    assert off["fees_flag"] == "FEES_MISMATCH"
+    assert off["explanation"].endswith(
+        "= net 98.00: it adds up; the payments' fees 2.00 differ from the payout's fee columns 2.10")
+
+
+def test_a_difference_the_breakdown_explains_in_full_is_fees_explained():
     # PO_D of the sample: 5 payments (2174.00), chargeback of an earlier payment, a refund.
     # The refunded payment was collected earlier (another payout): its description is used.
     pays = payments({"payout_id": "PO0001", "amount_cents": 217400},
@@ -182,31 +225,27 @@ def test_fees_mismatch_explained_line_by_line_by_the_breakdown():
          "gross_cents": -10000, "fees_cents": 0, "description": "Avoir AV2601-0001"},
     )
     row = payout_row(run(pos, bank({"amount_cents": 128183}), pays=pays, items=items))
-    assert (row["flag"], row["fees_flag"]) == ("PAYOUT_MATCHED", "FEES_MISMATCH")
+    assert (row["flag"], row["fees_flag"]) == ("PAYOUT_MATCHED", "FEES_EXPLAINED")
+    assert (row["gross_cents"], row["fees_cents"], row["chargebacks_cents"], row["refunds_cents"],
+            row["fees_refunded_cents"], row["net_cents"]) == (
+        217400, 1697, 78000, 10000, -480, 128183)
     assert row["explanation"] == (
-        "gross 2174.00 (1 payment) - net 1281.83 = 892.17; export fees 16.97 - 4.80 given back "
-        "= 12.17: they differ by 880.00, which the breakdown explains in full: charge back "
-        "PM_CB (FA2601-0007) -780.00; fee given back on PM_CB +4.80; refund PM_RF "
-        "(FA2601-0019) -100.00")
+        "gross 2174.00 (1 payment) - fees 16.97 - chargebacks 780.00 - refunds 100.00 + fees "
+        "refunded 4.80 = net 1281.83: it adds up; the breakdown lists charge back PM_CB "
+        "(FA2601-0007) -780.00; fee given back on PM_CB +4.80; refund PM_RF (FA2601-0019) -100.00")
+    # Without its refund line, the breakdown leaves 100.00 unexplained.
+    row = payout_row(run(pos, bank({"amount_cents": 128183}), pays=pays, items=items.head(2)))
+    assert row["fees_flag"] == "FEES_MISMATCH"
+    assert row["explanation"] == (
+        "gross 2174.00 (1 payment) - fees 16.97 - chargebacks 780.00 + fees refunded 4.80 = "
+        "1381.83 but the net is 1281.83: 100.00 unexplained after the breakdown's charge back "
+        "PM_CB (FA2601-0007) -780.00; fee given back on PM_CB +4.80")
 
 
-def test_fees_mismatch_without_breakdown_says_it_is_not_explained():
+def test_fees_mismatch_without_breakdown_says_to_download_it():
     row = payout_row(run(payouts({"transaction_fee_debit_cents": 150}), bank({})))
     assert row["fees_flag"] == "FEES_MISMATCH"
-    assert row["explanation"].endswith(
-        "they differ by 0.50; the breakdown export does not cover this payout, so the "
-        "difference is not explained line by line")
-
-
-def test_script(tmp_path):
-    files = {name: tmp_path / f"{name}.parquet" for name in
-             ("payouts", "items", "payments", "bank", "out")}
-    payouts({}).write_parquet(files["payouts"])
-    NO_ITEMS.write_parquet(files["items"])
-    PAYMENT.write_parquet(files["payments"])
-    bank({"label": "SHOP-REF001"}).write_parquet(files["bank"])
-    pass3.main(["--payouts", str(files["payouts"]), "--payout-items", str(files["items"]),
-                "--payments", str(files["payments"]), "--bank", str(files["bank"]),
-                "--from", "2026-01-01", "--to", "2026-02-09",
-                "--out", str(files["out"])])
-    assert read_parquet(files["out"], PASS3)["flag"].to_list() == ["PAYOUT_MATCHED"]
+    assert row["explanation"] == (
+        "gross 100.00 (1 payment) - fees 1.50 = 98.50 but the net is 98.00: 0.50 unexplained; "
+        "download GoCardless's payout breakdown (transactions) export covering this payout to "
+        "explain it line by line")

@@ -55,23 +55,28 @@ def test_reconciliation_rows_amounts_and_the_money_chain():
     ]
 
 
-def test_payouts_table_joins_two_flags_of_one_payout():
+def test_payouts_table_keeps_one_flag_and_the_fee_verdict_in_its_own_column():
     table = report.payouts_table(passes()[2])
     assert table.columns == report.PAYOUTS_COLUMNS == [
         "payout_id", "reference", "gross_eur", "fees_eur", "net_eur", "arrival_date",
         "bank_transaction_id", "bank_date", "bank_label", "bank_amount_eur", "match_type",
-        "flag", "explanation"]
+        "flag", "explanation", "fees_flag", "fees_ht_eur", "fees_tva_eur", "chargebacks_eur",
+        "refunds_eur", "fees_refunded_eur"]
     assert table.select("payout_id", "gross_eur", "fees_eur", "net_eur", "bank_amount_eur",
-                        "match_type", "flag").rows() == [
-        ("PO0001", "100.00", "2.00", "98.00", "98.00", "reference_in_label", "PAYOUT_MATCHED"),
-        ("PO0002", "50.00", "1.00", "49.00", None, "none", "PAYOUT_NOT_IN_BANK"),
-        (None, None, None, None, "37.15", "none", "BANK_CREDIT_UNMATCHED"),
+                        "match_type", "flag", "fees_flag", "chargebacks_eur").rows() == [
+        ("PO0001", "100.00", "2.00", "98.00", "98.00", "reference_in_label", "PAYOUT_MATCHED",
+         None, "0.00"),
+        ("PO0002", "50.00", "1.00", "49.00", None, "none", "PAYOUT_PENDING", None, "0.00"),
+        (None, None, None, None, "37.15", "none", "BANK_CREDIT_UNMATCHED", None, None),
     ]
-    assert table["explanation"][0].endswith("; fees: gross 100.00 (1 payment) - net 98.00 = "
-                                            "2.00; export fees 2.00 - 0.00 given back = 2.00: "
-                                            "they agree")
+    assert table["explanation"][0].endswith(
+        "; fees: gross 100.00 (1 payment) - fees 2.00 = net 98.00: it adds up")
+    # No dangling "fees: " on a bank credit no payout explains.
+    assert table["explanation"][2].startswith("a GoCardless-looking credit of 37.15")
+    assert "fees" not in table["explanation"][2]
     p3 = passes()[2].with_columns(fees_flag=pl.lit("FEES_MISMATCH"))
-    assert report.payouts_table(p3)["flag"][0] == "PAYOUT_MATCHED;FEES_MISMATCH"
+    assert report.payouts_table(p3).row(0, named=True)["flag"] == "PAYOUT_MATCHED"
+    assert report.payouts_table(p3).row(0, named=True)["fees_flag"] == "FEES_MISMATCH"
 
 
 def test_summary_counts_totals_and_action_lines():
@@ -86,7 +91,7 @@ def test_summary_counts_totals_and_action_lines():
         f"{'DOLIBARR_OPEN_NO_GC':<26}{1:>8}{'100.00':>16}",
         f"{'EXCLUDED_DRAFT':<26}{1:>8}{'100.00':>16}",
         f"{'PAYOUT_MATCHED':<26}{1:>8}{'98.00':>16}",
-        f"{'PAYOUT_NOT_IN_BANK':<26}{1:>8}{'49.00':>16}",
+        f"{'PAYOUT_PENDING':<26}{1:>8}{'49.00':>16}",
         f"{'BANK_CREDIT_UNMATCHED':<26}{1:>8}{'37.15':>16}",
         "",
     ]
@@ -96,8 +101,9 @@ def test_summary_counts_totals_and_action_lines():
     assert "  FA2601-0004 100.00 EUR (DURAND Client), 10 days past due" in lines
     actions = text.split("Needs action:")[1]
     assert [line.split(" (")[0] for line in actions.splitlines() if line and line[0] != " "] == [
-        "GC_PAID_DOLIBARR_OPEN", "GC_FAILED", "DOLIBARR_OPEN_NO_GC", "PAYOUT_NOT_IN_BANK",
-        "BANK_CREDIT_UNMATCHED"]
+        "GC_PAID_DOLIBARR_OPEN", "GC_FAILED", "DOLIBARR_OPEN_NO_GC", "BANK_CREDIT_UNMATCHED"]
+    assert "GoCardless fees of the payouts: HT 0.00 EUR + TVA 0.00 EUR = TTC 3.00 EUR " \
+        "(no HT/TVA split for 2 payouts)" in lines
 
 
 def test_money_text_is_made_from_integer_cents():

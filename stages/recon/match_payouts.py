@@ -13,29 +13,41 @@ Matching, strictest first, over one shared set of consumed bank lines:
    row 17 of the sample Shine file) is never a payout.
 
 Only credits count (amount > 0, not flagged personal): Shine's commissions and personal
-lines are not receipts. A payout with no bank line is PAYOUT_NOT_IN_BANK, explained:
-pending (no arrival date yet), arriving after the window or after the bank export's last
-line (money_in_bank "pending"), bounced, or simply missing ("no"). A GoCardless-looking
-credit of the window that no payout explains is BANK_CREDIT_UNMATCHED (a row with the
-payout columns null).
+lines are not receipts. A payout with no bank line is PAYOUT_PENDING while it is not yet
+due (status pending, no arrival date, or an arrival after the bank export's last day or
+within the payout tolerance of it; money_in_bank "pending"), else PAYOUT_NOT_IN_BANK:
+overdue by so many days, or bounced (money_in_bank "no"). A GoCardless-looking credit of
+the window that no payout explains is BANK_CREDIT_UNMATCHED (a row with the payout
+columns null).
 
-Fees: gross (the payments export's payments linked to the payout) - net, against the
-payouts export's fee columns (transaction_fee_debit - transaction_fee_credit +
-app_fee_debit - app_fee_credit). When they differ the payout is also FEES_MISMATCH
-(column `fees_flag`, so a payout can be PAYOUT_MATCHED and FEES_MISMATCH at once) and,
-when the breakdown export covers the payout, the explanation lists its debits line by
-line (charge backs, late failures, refunds) and the fees given back, and says how much of
-the difference they explain.
+Fees and deductions, so that gross - fees - deductions = net on every row that adds up:
+- gross: the payments export's payments linked to the payout;
+- fees (TTC) = fees_ht (the payments' transaction_fee + app_fee) + fees_tva (their
+  transaction_fee_tax), checked against the payouts export's fee debits
+  (transaction_fee_debit + app_fee_debit); when the payments leave their fees empty, the
+  payout's debits, with no HT/TVA split;
+- deductions: chargebacks (charge backs and late failures of earlier payments), refunds,
+  and fees_refunded (fees GoCardless gave back, a negative deduction), from the breakdown
+  export when it lists the payout's debits, else fees_refunded from the payouts export's
+  fee credits and no chargeback or refund.
+`fees_flag` (its own column, so a payout can be PAYOUT_MATCHED and FEES_EXPLAINED at
+once) is null when gross - fees = net, FEES_EXPLAINED when the breakdown's deductions
+explain the rest in full, FEES_MISMATCH when something is left unexplained or the
+payments' fees disagree with the payout's fee columns; the explanation shows the sum, the
+breakdown's lines, and without them says to download the breakdown export.
 
 Every payout and bank line is matched; only payouts created up to TO and not arrived
 before FROM, and unmatched credits dated in the window, get a row.
 """
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import polars as pl
 
+from recon.apply_decisions import (decided_bank_ids, decided_payout_evidence,
+                                    decided_payouts, ignored_bank_lines)
+from recon.decisions import Decisions
 from recon.match_common import (Settings, days_text, empty_to_null, eur, fmt, plural,
                                 signed_eur)
 from recon.schemas import PASS3
@@ -43,9 +55,12 @@ from recon.schemas import PASS3
 BY_REFERENCE, BY_AMOUNT_DATE, NONE = "reference_in_label", "amount_date", "none"
 PAYOUT_MATCHED, PAYOUT_AMOUNT_MISMATCH = "PAYOUT_MATCHED", "PAYOUT_AMOUNT_MISMATCH"
 NOT_IN_BANK, AMBIGUOUS = "PAYOUT_NOT_IN_BANK", "AMBIGUOUS"
+PAYOUT_PENDING = "PAYOUT_PENDING"
 BANK_CREDIT_UNMATCHED, FEES_MISMATCH = "BANK_CREDIT_UNMATCHED", "FEES_MISMATCH"
+FEES_EXPLAINED = "FEES_EXPLAINED"
 # What the pass reads of the payments and bank lines (the other columns are never looked at).
-PAYMENT_COLUMNS = ("gc_payment_id", "payout_id", "amount_cents", "description")
+PAYMENT_COLUMNS = ("gc_payment_id", "payout_id", "amount_cents", "description",
+                   "transaction_fee_cents", "transaction_fee_tax_cents", "app_fee_cents")
 BANK_COLUMNS = ("bank_transaction_id", "operation_date", "personal", "amount_cents", "label",
                 "counterparty")
 # Of the breakdown, only the debits and the fees given back are ever shown: pass3.py reads
@@ -57,27 +72,71 @@ BREAKDOWN_LINE = (pl.col("gross_cents") < 0) | (pl.col("fees_cents") < 0)
 
 # --- preparation -------------------------------------------------------------------------
 
-def prepare_payouts(payouts: pl.DataFrame, payments: pl.DataFrame) -> pl.DataFrame:
-    """Payouts with their gross (payments linked to them), export fees and what was deducted."""
+def prepare_payouts(payouts: pl.DataFrame, payments: pl.DataFrame,
+                    items: pl.DataFrame) -> pl.DataFrame:
+    """Payouts with gross, fees (HT, TVA) and deductions, so that gross - fees - deductions
+    = net whenever the exports agree (the module's docstring says where each comes from)."""
+    fee = lambda name: pl.col(name).fill_null(0)  # noqa: E731
+    # A payment whose export leaves transaction_fee empty makes the split unknown (null).
+    known = lambda name: pl.when(pl.col(name).is_null().any()).then(None)\
+        .otherwise(pl.col(name).sum())  # noqa: E731
     gross = (
         payments.filter(pl.col("payout_id").is_not_null())
         .group_by("payout_id")
-        .agg(gross_cents=pl.col("amount_cents").sum(), payments_count=pl.len())
+        .agg(gross_cents=pl.col("amount_cents").sum(), payments_count=pl.len(),
+             payments_ht_cents=known("transaction_fee_cents") + fee("app_fee_cents").sum(),
+             fees_tva_cents=known("transaction_fee_tax_cents"))
     )
-    fee = lambda name: pl.col(name).fill_null(0)  # noqa: E731
     return (
         payouts.join(gross, on="payout_id", how="left")
+        .join(_breakdown_deductions(items), on="payout_id", how="left")
         .with_columns(
             gross_cents=pl.col("gross_cents").fill_null(0),
             payments_count=pl.col("payments_count").fill_null(0).cast(pl.Int64),
             net_cents=pl.col("amount_cents"),
-            fees_cents=fee("transaction_fee_debit_cents") - fee("transaction_fee_credit_cents")
-            + fee("app_fee_debit_cents") - fee("app_fee_credit_cents"),
+            export_fees_cents=fee("transaction_fee_debit_cents") + fee("app_fee_debit_cents"),
+            payments_fees_cents=pl.col("payments_ht_cents") + pl.col("fees_tva_cents"),
+            in_breakdown=pl.col("chargebacks_cents").is_not_null(),
+            chargebacks_cents=pl.col("chargebacks_cents").fill_null(0),
+            refunds_cents=pl.col("refunds_cents").fill_null(0),
+            fees_refunded_cents=pl.col("fees_refunded_cents").fill_null(
+                -fee("transaction_fee_credit_cents") - fee("app_fee_credit_cents")),
             created_date=pl.col("created_at").dt.date(),
             ref_key=empty_to_null(pl.col("reference")).str.to_uppercase(),
             payout_status=pl.col("status"),
         )
-        .with_columns(deducted_cents=pl.col("gross_cents") - pl.col("net_cents"))
+        .with_columns(
+            fees_cents=pl.coalesce("payments_fees_cents", "export_fees_cents"),
+            fees_ht_cents=pl.col("payments_ht_cents"),
+            deducted_cents=pl.col("gross_cents") - pl.col("net_cents"),
+        )
+        .with_columns(unexplained_cents=pl.col("gross_cents") - pl.col("fees_cents")
+                      - pl.col("chargebacks_cents") - pl.col("refunds_cents")
+                      - pl.col("fees_refunded_cents") - pl.col("net_cents"))
+        .with_columns(fees_flag=_fees_flag())
+    )
+
+
+def _breakdown_deductions(items: pl.DataFrame) -> pl.DataFrame:
+    """Per payout the breakdown lists debits for: what was taken back, refunded, given back."""
+    debit = pl.col("gross_cents") < 0
+    refund = pl.col("resource_type") == "refund"
+    return items.filter(BREAKDOWN_LINE).group_by("payout_id").agg(
+        chargebacks_cents=-pl.col("gross_cents").filter(debit & ~refund).sum(),
+        refunds_cents=-pl.col("gross_cents").filter(debit & refund).sum(),
+        fees_refunded_cents=pl.col("fees_cents").filter(pl.col("fees_cents") < 0).sum(),
+    )
+
+
+def _fees_flag() -> pl.Expr:
+    """null: gross - fees = net; FEES_EXPLAINED: the deductions explain the rest in full;
+    FEES_MISMATCH: something is left, or the payments' fees disagree with the payout's."""
+    fees_disagree = (pl.col("payments_fees_cents") != pl.col("export_fees_cents")).fill_null(False)
+    simple = (pl.col("chargebacks_cents") == 0) & (pl.col("refunds_cents") == 0) \
+        & (pl.col("fees_refunded_cents") == 0)
+    return (
+        pl.when(fees_disagree | (pl.col("unexplained_cents") != 0)).then(pl.lit(FEES_MISMATCH))
+        .when(~simple).then(pl.lit(FEES_EXPLAINED))
     )
 
 
@@ -198,36 +257,44 @@ def _decide(pairs: pl.DataFrame, match_type: str) -> pl.DataFrame:
 
 def match_payouts(payouts: pl.DataFrame, items: pl.DataFrame, payments: pl.DataFrame,
                   bank: pl.DataFrame, settings: Settings,
-                  date_from: date, date_to: date) -> pl.DataFrame:
-    """The pass-3 rows (schema PASS3)."""
-    payouts = prepare_payouts(payouts, payments)
+                  date_from: date, date_to: date,
+                  decisions: Decisions | None = None) -> pl.DataFrame:
+    """The pass-3 rows (schema PASS3); `decisions` (decisions.yaml) come before every rule."""
+    payouts = prepare_payouts(payouts, payments, items)
     credits = bank_credits(bank, settings)
-    strong = _decide(_reference_pairs(payouts, credits), BY_REFERENCE)
-    taken_payouts = strong["payout_id"]
-    taken_lines = strong["candidates"].explode()
+    # Decisions first: the payouts and bank lines they settle are out of the rules' reach.
+    held = decided_payouts(decisions, payouts, credits, bank)
+    set_aside = pl.concat([held["candidates"].explode(), decided_bank_ids(decisions)])
+    strong = _decide(_reference_pairs(
+        payouts.filter(~pl.col("payout_id").is_in(held["payout_id"].implode())),
+        credits.filter(~pl.col("bank_transaction_id").is_in(set_aside.implode()))), BY_REFERENCE)
+    taken_payouts = pl.concat([held["payout_id"], strong["payout_id"]])
+    taken_lines = pl.concat([set_aside, strong["candidates"].explode()])
     fallback = _decide(
         _amount_date_pairs(payouts.filter(~pl.col("payout_id").is_in(taken_payouts.implode())),
                            credits.filter(~pl.col("bank_transaction_id").is_in(taken_lines.implode())),
                            settings.payout_date_tolerance_days),
         BY_AMOUNT_DATE)
-    decided = pl.concat([strong, fallback], how="diagonal_relaxed")
+    decided = pl.concat([held.drop("decision"), strong, fallback], how="diagonal_relaxed")
     last_bank_date = bank["operation_date"].max()
     # Only the payouts that get a row are written up (the texts are most of the work).
     in_scope = (pl.col("created_date") <= date_to).fill_null(True) & (
         pl.col("arrival_date").is_null() | (pl.col("arrival_date") >= date_from))
-    payout_rows = _payout_rows(payouts.filter(in_scope), decided, credits, date_to,
+    payout_rows = _payout_rows(payouts.filter(in_scope), decided, credits,
                                last_bank_date, settings)
     payout_rows = payout_rows.with_columns(
-        explanation=_fees_explanation(payout_rows, items, payments))
-    consumed = decided["candidates"].explode()
+        explanation=_fees_explanation(payout_rows, items, payments, items.height > 0))
+    payout_rows = decided_payout_evidence(payout_rows, held)
+    consumed = pl.concat([decided["candidates"].explode(), decided_bank_ids(decisions)])
     unmatched = _unmatched_credits(credits, consumed, date_from, date_to)
-    rows = pl.concat([payout_rows.sort("created_date", "payout_id"), unmatched],
+    ignored = ignored_bank_lines(decisions, credits, date_from, date_to)
+    rows = pl.concat([payout_rows.sort("created_date", "payout_id"), unmatched, ignored],
                      how="diagonal_relaxed")
     return rows.select(list(PASS3)).cast(PASS3)
 
 
 def _payout_rows(payouts: pl.DataFrame, decided: pl.DataFrame, credits: pl.DataFrame,
-                 date_to: date, last_bank_date: date | None, settings: Settings) -> pl.DataFrame:
+                 last_bank_date: date | None, settings: Settings) -> pl.DataFrame:
     line = credits.select(
         "bank_transaction_id", bank_date="operation_date", bank_label="label",
         bank_amount_cents="amount_cents")
@@ -241,35 +308,38 @@ def _payout_rows(payouts: pl.DataFrame, decided: pl.DataFrame, credits: pl.DataF
     )
     matched = pl.col("unique").fill_null(False)
     amount_ok = pl.col("bank_amount_cents") == pl.col("net_cents")
-    late = _arrives_late(date_to, last_bank_date)
+    not_due = _not_yet_due(last_bank_date, settings.payout_date_tolerance_days)
     flag = (
         pl.when(matched & amount_ok).then(pl.lit(PAYOUT_MATCHED))
         .when(matched).then(pl.lit(PAYOUT_AMOUNT_MISMATCH))
         .when(pl.col("candidates").is_not_null()).then(pl.lit(AMBIGUOUS))
+        .when(not_due).then(pl.lit(PAYOUT_PENDING))
         .otherwise(pl.lit(NOT_IN_BANK))
     )
     money_in_bank = (
         pl.when(matched).then(pl.lit("yes"))
         .when(pl.col("candidates").is_not_null()).then(pl.lit("unknown"))
-        .when(late).then(pl.lit("pending"))
+        .when(not_due).then(pl.lit("pending"))
         .otherwise(pl.lit("no"))
     )
     df = df.with_columns(
         flag=flag,
         match_type=pl.col("match_type").fill_null(NONE),
         money_in_bank=money_in_bank,
-        fees_flag=pl.when(pl.col("deducted_cents") != pl.col("fees_cents"))
-        .then(pl.lit(FEES_MISMATCH)),
     )
-    return df.with_columns(evidence=_match_evidence(df, date_to, last_bank_date, settings))
+    return df.with_columns(evidence=_match_evidence(df, last_bank_date, settings))
 
 
-def _arrives_late(date_to: date, last_bank_date: date | None) -> pl.Expr:
-    """The payout cannot be in the bank export yet: pending, or arriving after it ends."""
+def _not_yet_due(last_bank_date: date | None, tolerance: int) -> pl.Expr:
+    """The payout cannot be in the bank export yet: pending, no arrival date, or arriving
+    after the export's last day or within the payout tolerance of it. Bounced is due."""
     arrival = pl.col("arrival_date")
-    after_bank = (arrival > last_bank_date) if last_bank_date else pl.lit(True)
-    return (pl.col("payout_status") == "pending") | arrival.is_null() | (arrival > date_to) \
-        | after_bank.fill_null(True)
+    if last_bank_date is None:
+        late = pl.lit(True)
+    else:
+        late = (arrival >= last_bank_date - timedelta(days=tolerance)).fill_null(True)
+    return (pl.col("payout_status") == "pending") | (
+        (pl.col("payout_status") != "bounced").fill_null(True) & late)
 
 
 def _text_by_case(df: pl.DataFrame, cases: list[tuple[pl.Expr, pl.Expr]],
@@ -289,7 +359,7 @@ def _text_by_case(df: pl.DataFrame, cases: list[tuple[pl.Expr, pl.Expr]],
     return pl.concat(parts).sort("row").collect()["text"]
 
 
-def _match_evidence(df: pl.DataFrame, date_to: date, last_bank_date: date | None,
+def _match_evidence(df: pl.DataFrame, last_bank_date: date | None,
                     settings: Settings) -> pl.Series:
     # Texts used several times in a branch are built once per row (CSE of the lazy engine).
     net, arrival = eur(pl.col("net_cents")), pl.col("arrival_date")
@@ -323,56 +393,71 @@ def _match_evidence(df: pl.DataFrame, date_to: date, last_bank_date: date | None
                           .otherwise(fmt("amount {} within {}", net, tolerance)),
                           pl.col("candidates").list.join(", "))
     last = pl.lit(str(last_bank_date) if last_bank_date else "none")
+    pending = (
+        pl.when(arrival.is_null() | (pl.col("payout_status") == "pending"))
+        .then(fmt("payout {} with no arrival date yet: expected in the bank after the window",
+                  pl.col("payout_status")))
+        .when((arrival > last_bank_date) if last_bank_date else pl.lit(True))
+        .then(fmt("arrives {}, after the bank export's last line ({})", arrival_text, last))
+        .otherwise(fmt("arrives {}, within {} of the bank export's last line ({}): not yet "
+                       "due", arrival_text, tolerance, last))
+    )
+    overdue = ((pl.lit(last_bank_date) - arrival).dt.total_days() if last_bank_date
+               else pl.lit(None, pl.Int64))
     missing = (
         pl.when(pl.col("payout_status") == "bounced")
         .then(pl.lit("payout bounced: the bank refused it"))
-        .when(arrival.is_null() | (pl.col("payout_status") == "pending"))
-        .then(fmt("payout {} with no arrival date yet: expected in the bank after the window",
-                        pl.col("payout_status")))
-        .when(arrival > date_to).then(fmt("arrives {}, after the window", arrival_text))
-        .when((arrival > last_bank_date) if last_bank_date else pl.lit(True))
-        .then(fmt("arrives {}, after the bank export's last line ({})", arrival_text, last))
-        .otherwise(fmt("no bank credit carries the reference {}, and none of {} within {} "
-                             "of the arrival date {}", pl.col("reference"), net, tolerance,
-                             arrival_text))
+        .otherwise(fmt("overdue by {}: no bank credit carries the reference {}, and none of "
+                       "{} within {} of the arrival date {} (the bank export runs to {})",
+                       days_text(overdue), pl.col("reference"), net,
+                       tolerance, arrival_text, last))
     )
     return _text_by_case(df, [(pl.col("flag") == AMBIGUOUS, ambiguous),
+                              (pl.col("flag") == PAYOUT_PENDING, pending),
                               (pl.col("flag") == NOT_IN_BANK, missing),
                               (pl.col("match_type") == BY_REFERENCE, by_reference)],
                          otherwise=by_amount)
 
 
-def _fees_explanation(rows: pl.DataFrame, items: pl.DataFrame,
-                      payments: pl.DataFrame) -> pl.Series:
-    """The fee check of each payout, with the breakdown's debits when the check fails."""
+def _fees_explanation(rows: pl.DataFrame, items: pl.DataFrame, payments: pl.DataFrame,
+                      breakdown_present: bool) -> pl.Series:
+    """The sum gross - fees - deductions = net of each payout, and what explains or breaks it."""
     lines = _breakdown_lines(items, payments)
-    df = rows.select("payout_id", "gross_cents", "payments_count", "net_cents",
-                     "deducted_cents", "fees_cents", "fees_flag",
-                     "transaction_fee_debit_cents", "transaction_fee_credit_cents",
-                     "app_fee_debit_cents", "app_fee_credit_cents").join(
-        lines, on="payout_id", how="left")
-    gap = pl.col("deducted_cents") - pl.col("fees_cents")
-    unexplained = gap + pl.col("debits_cents").fill_null(0)
-    app = pl.col("app_fee_debit_cents").fill_null(0) - pl.col("app_fee_credit_cents").fill_null(0)
-    check = fmt(
-        "gross {} ({}) - net {} = {}; export fees {} - {} given back{} = {}",
-        eur(pl.col("gross_cents")), plural(pl.col("payments_count"), "payment"), eur(pl.col("net_cents")),
-        eur(pl.col("deducted_cents")), eur(pl.col("transaction_fee_debit_cents").fill_null(0)),
-        eur(pl.col("transaction_fee_credit_cents").fill_null(0)),
-        pl.when(app != 0).then(fmt(" + app fees {}", eur(app))).otherwise(pl.lit("")),
-        eur(pl.col("fees_cents")))
-    detail = (
-        pl.when(pl.col("lines").is_null()).then(fmt(
-            "they differ by {}; the breakdown export does not cover this payout, so the "
-            "difference is not explained line by line", eur(gap)))
-        .when(unexplained == 0).then(fmt(
-            "they differ by {}, which the breakdown explains in full: {}", eur(gap),
-            pl.col("lines")))
-        .otherwise(fmt("they differ by {}; the breakdown lists {}; still unexplained: {}",
-                             eur(gap), pl.col("lines"), eur(unexplained)))
-    )
-    return _text_by_case(df, [(pl.col("fees_flag").is_null(), fmt("{}: they agree", check))],
-                         otherwise=fmt("{}: {}", check, detail))
+    df = rows.join(lines, on="payout_id", how="left")
+    split = pl.when(pl.col("fees_ht_cents").is_not_null()).then(fmt(
+        " (HT {} + TVA {})", eur(pl.col("fees_ht_cents")), eur(pl.col("fees_tva_cents"))))
+    deduction = lambda name, label: pl.when(pl.col(name) != 0).then(  # noqa: E731
+        fmt(" - {} {}", pl.lit(label), eur(pl.col(name))))
+    total = pl.col("net_cents") + pl.col("unexplained_cents")
+    check = pl.concat_str([
+        fmt("gross {} ({}) - fees {}", eur(pl.col("gross_cents")),
+            plural(pl.col("payments_count"), "payment"), eur(pl.col("fees_cents"))),
+        split, deduction("chargebacks_cents", "chargebacks"),
+        deduction("refunds_cents", "refunds"),
+        # Fees given back are a negative deduction: shown added back.
+        pl.when(pl.col("fees_refunded_cents") < 0).then(
+            fmt(" + fees refunded {}", eur(-pl.col("fees_refunded_cents")))),
+        pl.when(pl.col("fees_refunded_cents") > 0).then(
+            fmt(" - fees charged back {}", eur(pl.col("fees_refunded_cents")))),
+    ], ignore_nulls=True)
+    fee_columns = pl.when(pl.col("payments_fees_cents") != pl.col("export_fees_cents")).then(
+        fmt("; the payments' fees {} differ from the payout's fee columns {}",
+            eur(pl.col("payments_fees_cents")), eur(pl.col("export_fees_cents"))))
+    hint = ("download GoCardless's payout breakdown (transactions) export covering this "
+            "payout to explain it line by line" if not breakdown_present else
+            "the breakdown export does not cover this payout: download one that does")
+    unexplained = pl.when(pl.col("unexplained_cents") != 0).then(pl.concat_str([
+        fmt(" = {} but the net is {}: {} unexplained", eur(total), eur(pl.col("net_cents")),
+            eur(pl.col("unexplained_cents"))),
+        pl.when(pl.col("lines").is_not_null()).then(fmt(" after the breakdown's {}",
+                                                        pl.col("lines")))
+        .otherwise(fmt("; {}", pl.lit(hint))),
+    ], ignore_nulls=True))
+    adds_up = fmt(" = net {}: it adds up{}", eur(pl.col("net_cents")), pl.when(pl.col("lines").is_not_null()).then(
+        fmt("; the breakdown lists {}", pl.col("lines"))).otherwise(pl.lit("")))
+    return df.select(text=pl.concat_str([
+        check, pl.when(pl.col("unexplained_cents") == 0).then(adds_up), unexplained, fee_columns,
+    ], ignore_nulls=True))["text"]
 
 
 def _breakdown_lines(items: pl.DataFrame, payments: pl.DataFrame) -> pl.DataFrame:

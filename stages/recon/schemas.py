@@ -107,7 +107,8 @@ INVOICES = {
 
 # match_type values that count as strong evidence (a reference was found); the fix
 # stage records only these unless config allows soft matches.
-STRONG_MATCH_TYPES = ("ref_exact", "ref_in_description", "ref_in_reference", "multi_invoice")
+STRONG_MATCH_TYPES = ("ref_exact", "ref_in_description", "ref_in_reference", "multi_invoice",
+                      "decision")  # decision: a person's payment+invoice entry in decisions.yaml
 SOFT_MATCH_TYPE = "soft"
 
 # pass1 -> interim/pass1_<FROM>_<TO>.parquet: one row per GoCardless payment verdict.
@@ -144,7 +145,7 @@ PASS1 = {
 # about: open ones with no GoCardless payment, and those excluded from matching.
 PASS2 = {
     "flag": Str,  # DOLIBARR_OPEN_NO_GC, EXCLUDED_CREDIT_NOTE, EXCLUDED_DRAFT, EXCLUDED_ABANDONED
-    "match_type": Str,  # always "none"
+    "match_type": Str,  # "none"; "decision" on SETTLED_OUTSIDE rows (decisions.yaml)
     "invoice_id": Int,
     "invoice_ref": Str,
     "invoice_customer_name": Str,
@@ -161,9 +162,9 @@ PASS2 = {
 # pass3 -> interim/pass3_<FROM>_<TO>.parquet: one row per payout, plus one row per
 # GoCardless-looking bank credit that no payout explains (payout columns null).
 PASS3 = {
-    "flag": Str,  # PAYOUT_MATCHED, PAYOUT_AMOUNT_MISMATCH, PAYOUT_NOT_IN_BANK, AMBIGUOUS, BANK_CREDIT_UNMATCHED
-    "fees_flag": Str,  # FEES_MISMATCH, or null when the fee check holds
-    "match_type": Str,  # reference_in_label, amount_date, none
+    "flag": Str,  # PAYOUT_MATCHED, PAYOUT_AMOUNT_MISMATCH, PAYOUT_PENDING, PAYOUT_NOT_IN_BANK, AMBIGUOUS, BANK_CREDIT_UNMATCHED
+    "fees_flag": Str,  # FEES_EXPLAINED, FEES_MISMATCH, or null when gross - fees = net
+    "match_type": Str,  # reference_in_label, amount_date, decision (decisions.yaml), none
     "payout_id": Str,
     "reference": Str,
     "payout_status": Str,
@@ -171,9 +172,15 @@ PASS3 = {
     "arrival_date": Date,
     "gross_cents": Int,  # sum of the payments linked to the payout (payments export)
     "payments_count": Int,
-    "fees_cents": Int,  # export: transaction_fee_debit - _credit + app_fee_debit - _credit
+    "fees_cents": Int,  # fees charged, TTC: fees_ht + fees_tva (else the payout's fee debits)
     "deducted_cents": Int,  # gross - net
     "net_cents": Int,
+    # gross - fees - chargebacks - refunds - fees_refunded = net unless FEES_MISMATCH:
+    "fees_ht_cents": Int,  # payments' transaction_fee + app_fee (null when the export omits them)
+    "fees_tva_cents": Int,  # payments' transaction_fee_tax (deductible VAT)
+    "chargebacks_cents": Int,  # charge backs and late failures netted (breakdown export)
+    "refunds_cents": Int,  # refunds netted (breakdown export)
+    "fees_refunded_cents": Int,  # fees given back, a negative deduction (breakdown, else fee credits)
     "bank_transaction_id": Str,  # candidates joined with ';' when AMBIGUOUS
     "bank_date": Date,
     "bank_label": Str,
