@@ -90,8 +90,8 @@ DOLIBARR_WRITTEN := $(OUT_DIR)/dolibarr_written.stamp
 # included), so Make sees content, not dates. They hold names and hashes, never secrets.
 comma := ,
 STAMPS := $(INTERIM_DIR)/stamps
-GC_STAMP := $(STAMPS)/gc_inputs.stamp
-SHINE_STAMP := $(STAMPS)/shine_inputs.stamp
+GC_STAMP := $(STAMPS)/gc_inputs.stamp $(STAMPS)/allow_missing.stamp
+SHINE_STAMP := $(STAMPS)/shine_inputs.stamp $(STAMPS)/allow_missing.stamp
 SOURCE_STAMP := $(if $(FROM),$(STAMPS)/source_$(WINDOW).stamp)
 TOLERANCE_STAMP := $(if $(FROM),$(STAMPS)/tolerances.stamp)
 SNAPSHOT_INPUTS := $(if $(FROM),$(STAMPS)/saved_snapshot.stamp)
@@ -105,11 +105,11 @@ stamp = $(shell mkdir -p $(INTERIM_DIR) && h=$$(printf '%s' '$(2)' | sha256sum |
 DECISIONS_STAMP := $(if $(FROM),$(call stamp,$(INTERIM_DIR)/decisions.stamp,$(abspath $(DECISIONS))|$(wildcard $(DECISIONS))))
 DECISIONS_INPUTS := $(DECISIONS_STAMP) $(wildcard $(DECISIONS))
 STAMPED := $(shell $(PYTHON) stages/recon/stamps.py $(INTERIM_DIR) \
-  gc_inputs=files:$(GC_DIR) shine_inputs=files:$(SHINE_DIR) \
+  gc_inputs=files:$(GC_DIR) shine_inputs=files:$(SHINE_DIR) allow_missing=values:ALLOW_MISSING \
   $(if $(FROM),source_$(WINDOW)=values:DOLIBARR_URL$(comma)DOLIBARR_SNAPSHOT \
     tolerances=values:RECONCILIATION_DATE_TOLERANCE$(comma)RECONCILIATION_PAYOUT_TOLERANCE \
     saved_snapshot=files-of:DOLIBARR_SNAPSHOT) \
-  --given 'DOLIBARR_URL=$(DOLIBARR_URL)' --given 'DOLIBARR_SNAPSHOT=$(DOLIBARR_SNAPSHOT)' \
+  --given 'ALLOW_MISSING=$(ALLOW_MISSING)' --given 'DOLIBARR_URL=$(DOLIBARR_URL)' --given 'DOLIBARR_SNAPSHOT=$(DOLIBARR_SNAPSHOT)' \
   --given 'RECONCILIATION_DATE_TOLERANCE=$(RECONCILIATION_DATE_TOLERANCE)' \
   --given 'RECONCILIATION_PAYOUT_TOLERANCE=$(RECONCILIATION_PAYOUT_TOLERANCE)')
 
@@ -128,7 +128,7 @@ $(GC_PAYOUTS) $(GC_PAYOUT_ITEMS) &: stages/parse_payouts.py $(LIB) $(GC_STAMP) |
 $(BANK): stages/parse_shine.py $(LIB) $(CONFIG) $(SHINE_STAMP) | $(VENV_OK)
 	$(PY) stages/parse_shine.py --input-dir $(SHINE_DIR) --config $(CONFIG) --out $@
 
-$(INVOICES): stages/fetch_dolibarr.py $(LIB) $(CONFIG) $(SOURCE_STAMP) $(SNAPSHOT_INPUTS) $(wildcard $(DOLIBARR_WRITTEN) $(EXPIRE_STAMP)) | $(VENV_OK)
+$(INVOICES): stages/fetch_dolibarr.py $(LIB) $(CONFIG) $(SOURCE_STAMP) $(SNAPSHOT_INPUTS) $(STAMPS)/allow_missing.stamp $(wildcard $(DOLIBARR_WRITTEN) $(EXPIRE_STAMP)) | $(VENV_OK)
 	$(call need_window)
 	$(PY) stages/fetch_dolibarr.py --from $(FROM) --to $(TO) --config $(CONFIG) --snapshot-dir $(SNAPSHOT_DIR) --out $@
 
@@ -202,8 +202,8 @@ passes: ## run passes 1-3 of the window
 report: | $(VENV_OK)
 report: ## reconcile the window and print the report (FROM=… TO=…)
 	$(call need_window)
-	$(if $(DOLIBARR_SNAPSHOT),,@$(PY) stages/snapshot_age.py --config $(CONFIG) --snapshot-dir $(SNAPSHOT_DIR) --invoices $(INVOICES) --expire-stamp $(EXPIRE_STAMP))
-	@$(MAKE) --no-print-directory $(parallel) PASS1_FIRST=1 report-files \
+	@$(if $(DOLIBARR_SNAPSHOT),,$(PY) stages/snapshot_age.py --config $(CONFIG) --snapshot-dir $(SNAPSHOT_DIR) --invoices $(INVOICES) --expire-stamp $(EXPIRE_STAMP) &&) \
+	  $(MAKE) --no-print-directory $(parallel) PASS1_FIRST=1 report-files \
 	  || { rm -f $(REPORT_FILES); echo "make: no report of $(WINDOW) is left: fix the error above and run again" >&2; exit 2; }
 	@cat $(SUMMARY)
 

@@ -242,6 +242,35 @@ def test_a_header_only_payments_export_is_missing_and_named(project, dolibarr):
         in summary
 
 
+def test_no_dolibarr_invoice_is_a_missing_input_unless_allowed(project, tmp_path):
+    empty = tmp_path / "empty_snapshot"
+    empty.mkdir()
+    (empty / "invoices.json").write_text("[]")
+    (empty / "thirdparties.json").write_text("[]")
+    proc = make(project, *window("fetch"), f"DOLIBARR_SNAPSHOT={empty}")
+    assert proc.returncode != 0
+    assert (f"error: Dolibarr invoices missing: no invoice of the window (nor any unpaid one) "
+            f"in the saved snapshot {empty}; found there: invoices.json, thirdparties.json; "
+            "expected the Dolibarr holding this period's invoices, or ALLOW_MISSING=invoices "
+            "on the command line.") in proc.stderr
+    no_traceback(proc)
+    proc = make(project, *window("report"), f"DOLIBARR_SNAPSHOT={empty}",
+                "ALLOW_MISSING=invoices")
+    assert proc.returncode == 0, proc.stderr
+    summary = (project / "tmp" / f"summary_{WINDOW}.txt").read_text()
+    assert summary.startswith("NOT CHECKED: invoices — no invoice of the window")
+
+
+def test_allowing_a_missing_input_once_does_not_carry_over(project, dolibarr):
+    for path in (project / "demo" / "raw" / "shine").iterdir():
+        path.unlink()
+    assert make(project, *window("report"), "ALLOW_MISSING=bank", env=at(dolibarr)
+                ).returncode == 0
+    proc = make(project, *window("report"), env=at(dolibarr))
+    assert proc.returncode != 0 and "error: bank missing:" in proc.stderr
+    assert not (project / "tmp" / f"summary_{WINDOW}.txt").exists()
+
+
 # --- 5. every report says what it was made from -----------------------------------------------
 
 def test_provenance_beside_the_csvs_and_at_the_top_of_the_summary(project, dolibarr):
@@ -325,6 +354,16 @@ def test_a_failed_run_leaves_no_report_of_the_window(project, dolibarr):
     assert f"no report of {WINDOW} is left" in proc.stderr
     assert sorted(p.name for p in out.iterdir() if WINDOW in p.name) == []
     no_traceback(proc)
+
+
+def test_a_bad_setting_leaves_no_report_of_the_window(project, dolibarr):
+    assert make(project, *window("report"), env=at(dolibarr)).returncode == 0
+    (project / "config.yaml").write_text((project / "config.yaml").read_text().replace(
+        "date_tolerance_days:", "date_tolerence_days:"))
+    proc = make(project, *window("report"), env=at(dolibarr))
+    assert proc.returncode != 0
+    assert "did you mean date_tolerance_days?" in proc.stderr
+    assert sorted(p.name for p in (project / "tmp").iterdir() if WINDOW in p.name) == []
 
 
 def test_make_clean_keeps_the_fix_journal(project, dolibarr):
