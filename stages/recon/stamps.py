@@ -10,7 +10,7 @@ Hashes are cached by (size, mtime, ctime): a file is read again only when it was
 Standard library only, run by Make with the system Python at parse time:
 
   stamps.py INTERIM_DIR [NAME=files:FOLDER]… [NAME=files-of:VARIABLE]…
-            [NAME=values:VAR1,VAR2]… [--given VAR=value]…
+            [NAME=values:VAR1,VAR2]… [--given VAR=value]… [--env-file FILE]
 
 `files-of:VARIABLE` stamps the folder the setting names (none when unset); settings take
 their effective value: the one Make was given (--given), else .env's (recon.settings).
@@ -78,6 +78,8 @@ def main(argv: list[str]) -> int:
         if arg == "--given":
             name, _, value = next(it).partition("=")
             given[name] = value
+        elif arg == "--env-file":  # Make's value, which $(shell) does not export
+            os.environ[settings.ENV_FILE_VARIABLE] = next(it)
         else:
             name, _, spec = arg.partition("=")
             jobs.append((name, *spec.split(":", 1)))
