@@ -14,6 +14,8 @@ Usage: snapshot_age.py --config config.yaml --snapshot-dir raw/dolibarr/<W>
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import os
 import sys
 from datetime import datetime, timezone
@@ -21,15 +23,22 @@ from pathlib import Path
 
 from recon import config as config_module
 from recon.errors import run
-from recon.io import file_sha256
 
 META_FILE = "meta.json"
+
+
+def file_sha256(path: Path) -> str:
+    """As recon.io's, without importing polars (this runs before every `make report`)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def stale_reason(folder: Path, invoices: Path, max_age_minutes: float,
                  now: datetime | None = None) -> str | None:
     """Why the snapshot must be fetched again, or None when it may be reused."""
-    import json
     if not invoices.exists():
         return None  # Make fetches it anyway
     meta_path = folder / META_FILE
