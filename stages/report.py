@@ -101,12 +101,14 @@ def reconciliation_table(pass1: pl.DataFrame, pass2: pl.DataFrame,
     )
     invoices = pass2.select(
         "flag", "match_type", "invoice_ref", "invoice_date", "invoice_customer_name",
-        "days_past_due", "evidence",
+        "days_past_due", "evidence", "bank_transaction_id", "bank_date",
         row_kind=pl.lit("invoice"),
+        share_eur=eur(pl.col("share_cents")),
         invoice_total_eur=eur(pl.col("invoice_total_cents")),
         invoice_remaining_eur=eur(pl.col("invoice_remaining_cents")),
         due_date="invoice_due_date",
-        money_in_bank=pl.when(pl.col("flag") == "DOLIBARR_OPEN_NO_GC").then(pl.lit("no")),
+        money_in_bank=pl.when(pl.col("flag") == "DOLIBARR_OPEN_NO_GC").then(pl.lit("no"))
+        .when(pl.col("flag") == "PAID_BY_TRANSFER").then(pl.lit("yes")),
     )
     return pl.concat([payments, invoices], how="diagonal_relaxed").select(
         RECONCILIATION_COLUMNS).with_columns(
@@ -160,10 +162,13 @@ def _flag_rows(pass1: pl.DataFrame, pass2: pl.DataFrame, pass3: pl.DataFrame,
             fmt(" [{}]", pl.col("match_type"))),
     ], ignore_nulls=True)
     invoice_line = fmt(
-        "{} {} EUR ({}){}", pl.col("invoice_ref"), eur(pl.col("invoice_remaining_cents")),
+        "{} {} EUR ({}){}{}", pl.col("invoice_ref"), eur(pl.col("invoice_remaining_cents")),
         pl.col("invoice_customer_name").fill_null("?"),
         pl.when(pl.col("days_past_due") > 0)
-        .then(fmt(", {} days past due", pl.col("days_past_due"))).otherwise(pl.lit("")))
+        .then(fmt(", {} days past due", pl.col("days_past_due"))).otherwise(pl.lit("")),
+        pl.when(pl.col("flag") == "PAID_BY_TRANSFER").then(fmt(
+            " <- transfer of {} on {} '{}' [{}]", eur(pl.col("share_cents")),
+            pl.col("bank_date"), pl.col("bank_label"), pl.col("match_type"))))
     payout_line = fmt("{} {} net {} EUR: {}", pl.col("payout_id"), pl.col("reference"),
                             eur(pl.col("net_cents")), pl.col("evidence"))
     credit_line = fmt("{} {} EUR '{}' ({})", pl.col("bank_date"),
@@ -172,8 +177,10 @@ def _flag_rows(pass1: pl.DataFrame, pass2: pl.DataFrame, pass3: pl.DataFrame,
     fees_line = fmt("{} {}: {}", pl.col("payout_id"), pl.col("reference"), pl.col("explanation"))
     payout_or_credit_line = pl.when(pl.col("payout_id").is_null()).then(credit_line).otherwise(
         payout_line)
-    invoice_cents = pl.when(pl.col("flag") == "DOLIBARR_OPEN_NO_GC").then(
-        "invoice_remaining_cents").otherwise("invoice_total_cents")
+    flag = pl.col("flag")
+    invoice_cents = (pl.when(flag == "DOLIBARR_OPEN_NO_GC").then("invoice_remaining_cents")
+                     .when(flag == "PAID_BY_TRANSFER").then("share_cents")
+                     .otherwise("invoice_total_cents"))
 
     def line(expr: pl.Expr) -> dict:
         return {"line": expr} if with_lines else {}

@@ -55,8 +55,9 @@ def test_every_line_to_the_cent(formats, tmp_path):
         "bank_transaction_id": "51822d25-9d93-4632-8347-44e65c4c6f8d",
         "operation_date": dt.date(2026, 1, 2), "value_date": dt.date(2026, 1, 2), "iban": IBAN,
         "transaction_type": "Virement", "personal": False, "amount_cents": -948,
-        "balance_cents": 840289, "label": "Abonnement Shine - 2 janvier", "counterparty": "Shine",
-        "comment": None, "source_file": "BQ_2026-01-01_2026-02-01.csv", "source_line": 2}
+        "currency": "EUR", "balance_cents": 840289, "label": "Abonnement Shine - 2 janvier", "counterparty": "Shine",
+        "comment": None, "source_format": "shine", "source_file": "BQ_2026-01-01_2026-02-01.csv",
+        "source_line": 2}
     ovh = bank.row(3, named=True)
     assert (ovh["operation_date"], ovh["value_date"]) == (dt.date(2026, 1, 7), dt.date(2026, 1, 8))
     assert bank["personal"].to_list() == [i == 7 for i in range(19)]
@@ -133,12 +134,12 @@ def test_no_export_is_missing_unless_allowed(tmp_path, capsys, monkeypatch):
     shine = tmp_path / "shine"
     shine.mkdir()
     out = tmp_path / "bank.parquet"
-    with pytest.raises(InputError, match=r"bank missing: .*no Shine export found"):
+    with pytest.raises(InputError, match=r"bank missing: .*no bank export found"):
         parse_shine.main(["--input-dir", str(shine), "--out", str(out)])
     monkeypatch.setenv("ALLOW_MISSING", "bank")
     parse_shine.main(["--input-dir", str(shine), "--out", str(out)])
     assert pl.read_parquet(out).schema == pl.Schema(BANK) and pl.read_parquet(out).height == 0
-    assert "no Shine export found" in capsys.readouterr().err
+    assert "no bank export found" in capsys.readouterr().err
 
 
 def test_a_gocardless_export_in_the_shine_folder_is_refused(formats, tmp_path):

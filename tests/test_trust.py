@@ -210,7 +210,8 @@ def test_a_missing_bank_export_fails_naming_the_folder_and_what_is_there(project
     (shine / "BQ_2026-01.xlsx").write_bytes(b"PK\x03\x04 not really a workbook")
     proc = make(project, *window("report"), env=at(dolibarr))
     assert proc.returncode != 0
-    assert ("error: bank missing: demo/raw/shine: no Shine export found; found there: "
+    assert ("error: bank missing: demo/raw/shine: no bank export found (Shine (current and "
+            "2023 layouts), Qonto (French or English), Wise, OFX, camt.053); found there: "
             "BQ_2026-01.xlsx (a spreadsheet, not an export: save it as CSV (or download the "
             "CSV again)); expected the bank export(s) of the period in demo/raw/shine, or "
             "ALLOW_MISSING=bank on the command line to reconcile without them.") in proc.stderr
@@ -221,7 +222,8 @@ def test_a_missing_bank_export_fails_naming_the_folder_and_what_is_there(project
     assert proc.returncode == 0, proc.stderr
     summary = (project / "tmp" / f"summary_{WINDOW}.txt").read_text()
     assert summary.splitlines()[0] == (
-        "NOT CHECKED: bank — demo/raw/shine: no Shine export found (ALLOW_MISSING=bank)")
+        "NOT CHECKED: bank — demo/raw/shine: no bank export found (Shine (current and 2023 "
+        "layouts), Qonto (French or English), Wise, OFX, camt.053) (ALLOW_MISSING=bank)")
     assert ("IGNORED: demo/raw/shine/BQ_2026-01.xlsx: a spreadsheet, not an export: save it "
             "as CSV (or download the CSV again)") in summary
 

@@ -28,7 +28,8 @@ ENV_OVERRIDES = {
 
 INT, NUMBER, BOOL, TEXT, WORDS = "whole number", "number", "true or false", "text", "list"
 ANY = "any value"
-# section -> key -> (kind, default). A default of None means "not set" and is allowed.
+# section -> key -> (kind, default). A default of None means "not set": the key is then
+# left out unless given (its reader decides), and null is allowed.
 SCHEMA: dict[str, dict[str, tuple[str, object]]] = {
     "matching": {
         "date_tolerance_days": (INT, 7),
@@ -37,8 +38,9 @@ SCHEMA: dict[str, dict[str, tuple[str, object]]] = {
         "legal_forms": (WORDS, ["sarl", "sas", "sasu", "eurl", "sa", "sci", "snc", "selarl",
                                 "scop", "ltd", "gmbh"]),
         "max_invoices_per_payment": (INT, 4),
-        "transfer_days_after_due": (INT, None),
-        "name_folding": (ANY, None),
+        "transfer_days_after_due": (INT, 30),
+        # groups of words meaning the same in names; checked in detail by match_common
+        "name_equivalents": (ANY, [["&", "et", "and"]]),
     },
     "bank": {
         "iban": (TEXT, ""),
@@ -131,7 +133,8 @@ def validate(config: object, path: Path) -> dict:
                 raise _unknown(f"{section}.{key}", key, keys, path)
         checked[section] = {key: _checked(f"{section}.{key}", given.get(key, default), kind,
                                           default, path)
-                            for key, (kind, default) in keys.items()}
+                            for key, (kind, default) in keys.items()
+                            if key in given or default is not None}
     for section in config:
         if section not in SCHEMA:
             raise _unknown(str(section), str(section), SCHEMA, path)
