@@ -289,7 +289,7 @@ def test_provenance_beside_the_csvs_and_at_the_top_of_the_summary(project, dolib
     shine = project / "demo" / "raw" / "shine" / "BQ_2026-01-01_2026-02-06.csv"
     assert exports[shine.name] == {
         "file": "demo/raw/shine/BQ_2026-01-01_2026-02-06.csv", "kind": "Shine bank export",
-        "rows": 19, "dates": ["2026-01-02", "2026-02-06"],
+        "rows": 20, "dates": ["2026-01-02", "2026-02-06"],
         "sha256": hashlib.sha256(shine.read_bytes()).hexdigest()[:12]}
     assert len(exports) == 4
     assert prov["config"]["matching"]["date_tolerance_days"] == 7
@@ -301,7 +301,7 @@ def test_provenance_beside_the_csvs_and_at_the_top_of_the_summary(project, dolib
     assert lines[1].startswith(f"Dolibarr: {dolibarr.url}, fetched ")
     assert "min ago); 29 invoices" in lines[1]
     assert any(line.startswith("Export: demo/raw/shine/BQ_2026-01-01_2026-02-06.csv (Shine "
-                               "bank export), 19 rows, 2026-01-02 .. 2026-02-06, sha256 ")
+                               "bank export), 20 rows, 2026-01-02 .. 2026-02-06, sha256 ")
                for line in lines)
     assert "SECRET" not in json.dumps(prov) and "test-key" not in json.dumps(prov)
 
