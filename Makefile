@@ -117,6 +117,9 @@ STAMPED := $(shell $(PYTHON) stages/recon/stamps.py $(INTERIM_DIR) \
 # A stamp the helper could not write (no python3?) counts as changed.
 $(STAMPS)/%.stamp: ; @:
 
+# After a failure, no report of the window is left looking valid for the new inputs.
+or_drop_report = || { rm -f $(REPORT_FILES); echo "make: no report of $(WINDOW) is left: fix the error above and run again" >&2; exit 2; }
+
 need_window = $(if $(and $(FROM),$(TO)),,$(error Set the window: make $@ FROM=YYYY-MM-DD TO=YYYY-MM-DD))
 
 # --- stages ----------------------------------------------------------------------------
@@ -198,14 +201,13 @@ refresh: ## fetch the window's Dolibarr snapshot again, even if it looks fresh
 
 passes: ## run passes 1-3 of the window
 	$(call need_window)
-	@$(MAKE) --no-print-directory $(parallel) PASS1_FIRST=1 $(PASS1) $(PASS2) $(PASS3)
+	@$(MAKE) --no-print-directory $(parallel) PASS1_FIRST=1 $(PASS1) $(PASS2) $(PASS3) $(or_drop_report)
 
 report: | $(VENV_OK)
 report: ## reconcile the window and print the report (FROM=… TO=…)
 	$(call need_window)
 	@$(if $(DOLIBARR_SNAPSHOT),,$(PY) stages/snapshot_age.py --config $(CONFIG) --snapshot-dir $(SNAPSHOT_DIR) --invoices $(INVOICES) --expire-stamp $(EXPIRE_STAMP) &&) \
-	  $(MAKE) --no-print-directory $(parallel) PASS1_FIRST=1 report-files \
-	  || { rm -f $(REPORT_FILES); echo "make: no report of $(WINDOW) is left: fix the error above and run again" >&2; exit 2; }
+	  $(MAKE) --no-print-directory $(parallel) PASS1_FIRST=1 report-files $(or_drop_report)
 	@cat $(SUMMARY)
 
 review: ## write tmp/review_<FROM>_<TO>.yaml: a decisions.yaml entry for each line needing action

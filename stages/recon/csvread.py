@@ -16,6 +16,7 @@ import io
 import mmap
 import sys
 import unicodedata
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
@@ -762,9 +763,11 @@ def read_all(exports: list[Export], read: Callable[[Export], pl.DataFrame], key:
     recorded as not checked (the summary says so first). An optional kind gives an empty
     table and the notice `none_found`. Exports are ordered by content (their latest date),
     not by file dates, so the export made later wins whatever its modification time."""
-    frames = [read(e) for e in exports]
-    for export, frame in zip(exports, frames):
-        _record(export, frame)
+    with ThreadPoolExecutor(max_workers=1) as pool:  # hashing beside the parsing (no GIL)
+        hashes = [pool.submit(provenance.sha256_prefix, e.path) for e in exports]
+        frames = [read(e) for e in exports]
+    for export, frame, sha in zip(exports, frames, hashes):
+        _record(export, frame, sha.result())
     if not any(f.height for f in frames):
         _missing(exports, noun, none_found)
         return pl.DataFrame(schema=schema)
@@ -779,13 +782,13 @@ def by_content(exports: list[Export], frames: list[pl.DataFrame]
     return [exports[i] for i in order], [frames[i] for i in order]
 
 
-def _record(export: Export, frame: pl.DataFrame) -> None:
+def _record(export: Export, frame: pl.DataFrame, sha256: str) -> None:
     dates = [c for c, t in frame.schema.items() if t == pl.Date]
     first = last = None
     if dates and frame.height:
         first, last = frame.select(pl.min_horizontal(pl.col(dates).min()).alias("first"),
                                    pl.max_horizontal(pl.col(dates).max()).alias("last")).row(0)
-    provenance.record_export(export.path, export.kind.label, frame.height, first, last)
+    provenance.record_export(export.path, export.kind.label, frame.height, first, last, sha256)
     if not frame.height:
         notice(f"{export.path}: this {export.kind.label} has no rows")
         provenance.note("empty", {"file": str(export.path), "kind": export.kind.label})

@@ -41,11 +41,12 @@ def sha256_prefix(path: str | Path) -> str:
     return digest.hexdigest()[:SHA_PREFIX]
 
 
-def record_export(path: Path, label: str, rows: int, first: object, last: object) -> None:
+def record_export(path: Path, label: str, rows: int, first: object, last: object,
+                  sha256: str | None = None) -> None:
     RECORD["exports"].append({
         "file": str(path), "kind": label, "rows": rows,
         "dates": [_iso(first), _iso(last)] if first is not None else None,
-        "sha256": sha256_prefix(path)})
+        "sha256": sha256 or sha256_prefix(path)})
 
 
 def record_dolibarr(source: dict) -> None:
