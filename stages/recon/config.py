@@ -24,6 +24,7 @@ ENV_OVERRIDES = {
     "RECONCILIATION_PAYOUT_TOLERANCE": ("matching", "payout_date_tolerance_days"),
     "DOLIBARR_GC_PAYMENT_ID": ("fix", "payment_type_id"),
     "DOLIBARR_BANK_ACCOUNT_ID": ("fix", "bank_account_id"),
+    "DOLIBARR_CLEARING_ACCOUNT_ID": ("fix", "clearing_account_id"),
 }
 
 INT, NUMBER, BOOL, TEXT, WORDS = "whole number", "number", "true or false", "text", "list"
@@ -62,7 +63,7 @@ SCHEMA: dict[str, dict[str, tuple[str, object]]] = {
         "payment_type_id": (INT, 3),
         "bank_account_id": (INT, 1),
         "allow_transfers": (BOOL, False),
-        "transfer_payment_type_id": (INT, None),
+        "transfer_payment_type_id": (INT, 2),
         "transfer_bank_account_id": (INT, None),
         "clearing_account_id": (INT, None),
         "require_payout_in_bank": (BOOL, True),
