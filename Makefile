@@ -79,7 +79,8 @@ SUMMARY := $(OUT_DIR)/summary_$(WINDOW).txt
 PROVENANCE := $(OUT_DIR)/provenance_$(WINDOW).json
 REVIEW := $(OUT_DIR)/review_$(WINDOW).yaml
 # Every file of a window's report: all removed when a run of the window fails.
-REPORT_FILES := $(RECONCILIATION_CSV) $(PAYOUTS_CSV) $(SUMMARY) $(PROVENANCE)
+REPORT_FILES := $(RECONCILIATION_CSV) $(PAYOUTS_CSV) $(SUMMARY) $(PROVENANCE) \
+  $(OUT_DIR)/payout_bookings_$(WINDOW).csv
 # The record of every write to Dolibarr: outside OUT_DIR, so `make clean` never reaches it.
 JOURNAL_DIR ?= journal
 FIX_JOURNAL := $(JOURNAL_DIR)/fix_journal.jsonl
