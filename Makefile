@@ -5,8 +5,12 @@ SHELL := bash
 .SUFFIXES:
 MAKEFLAGS += --warn-undefined-variables --no-builtin-rules
 
-# Secrets and site settings: environment first, else a git-ignored .env.
--include .env
+# Settings: command line > environment > .env > config.yaml. Make does not read .env (a
+# file it included would override the environment): the stages fill in from it only what
+# is still unset (stages/recon/settings.py). ENV_FILE= (empty) reads none.
+ENV_FILE ?= .env
+ALLOW_MISSING ?=
+export ENV_FILE ALLOW_MISSING
 export DOLIBARR_URL DOLIBARR_API_KEY DOLIBARR_WRITE_API_KEY DOLIBARR_SNAPSHOT
 export DOLIBARR_GC_PAYMENT_ID DOLIBARR_BANK_ACCOUNT_ID
 export RECONCILIATION_DATE_TOLERANCE RECONCILIATION_PAYOUT_TOLERANCE
@@ -50,7 +54,7 @@ $(VENV_OK): requirements.txt
 LIB := $(wildcard stages/recon/*.py)
 GC_DIR := $(RAW_DIR)/gocardless
 SHINE_DIR := $(RAW_DIR)/shine
-# The folders are prerequisites too, so adding or removing an export reruns the parser.
+# What the folders hold (the parsers depend on their content stamps, below).
 GC_INPUTS := $(wildcard $(GC_DIR) $(GC_DIR)/*.csv $(GC_DIR)/*.CSV)
 SHINE_INPUTS := $(wildcard $(SHINE_DIR) $(SHINE_DIR)/*.csv $(SHINE_DIR)/*.CSV \
   $(SHINE_DIR)/*.ofx $(SHINE_DIR)/*.OFX $(SHINE_DIR)/*.qfx $(SHINE_DIR)/*.QFX $(SHINE_DIR)/*.xml $(SHINE_DIR)/*.XML)
@@ -72,36 +76,64 @@ PASS3 := $(INTERIM_DIR)/pass3_$(WINDOW).parquet
 RECONCILIATION_CSV := $(OUT_DIR)/reconciliation_$(WINDOW).csv
 PAYOUTS_CSV := $(OUT_DIR)/payouts_fees_$(WINDOW).csv
 SUMMARY := $(OUT_DIR)/summary_$(WINDOW).txt
+PROVENANCE := $(OUT_DIR)/provenance_$(WINDOW).json
 REVIEW := $(OUT_DIR)/review_$(WINDOW).yaml
-FIX_JOURNAL := $(OUT_DIR)/fix_journal.jsonl
+# Every file of a window's report: all removed when a run of the window fails.
+REPORT_FILES := $(RECONCILIATION_CSV) $(PAYOUTS_CSV) $(SUMMARY) $(PROVENANCE) \
+  $(OUT_DIR)/payout_bookings_$(WINDOW).csv
+# The record of every write to Dolibarr: outside OUT_DIR, so `make clean` never reaches it.
+JOURNAL_DIR ?= journal
+FIX_JOURNAL := $(JOURNAL_DIR)/fix_journal.jsonl
 # Touched by `make fix` after it wrote to Dolibarr: every snapshot is then stale.
 DOLIBARR_WRITTEN := $(OUT_DIR)/dolibarr_written.stamp
 
-# Parameter stamps: rewritten only when their content changes, so Make sees a change of
-# Dolibarr source or of tolerances, and nothing else. They hold hashes, never secrets.
+# Content stamps (stages/recon/stamps.py): rewritten only when what they stand for changes
+# (names and SHA-256 of the exports; the effective Dolibarr source and tolerances, .env
+# included), so Make sees content, not dates. They hold names and hashes, never secrets.
+comma := ,
+STAMPS := $(INTERIM_DIR)/stamps
+GC_STAMP := $(STAMPS)/gc_inputs.stamp $(STAMPS)/allow_missing.stamp
+SHINE_STAMP := $(STAMPS)/shine_inputs.stamp $(STAMPS)/allow_missing.stamp
+SOURCE_STAMP := $(if $(FROM),$(STAMPS)/source_$(WINDOW).stamp)
+TOLERANCE_STAMP := $(if $(FROM),$(STAMPS)/tolerances.stamp)
+SNAPSHOT_INPUTS := $(if $(FROM),$(STAMPS)/saved_snapshot.stamp)
+# Written by stages/snapshot_age.py when the window's snapshot is too old or was edited.
+EXPIRE_STAMP := $(STAMPS)/expire_$(WINDOW).stamp
+# Parameter stamp (decisions): rewritten only when its content changes.
 stamp = $(shell mkdir -p $(INTERIM_DIR) && h=$$(printf '%s' '$(2)' | sha256sum | cut -c1-16) && \
   { [ "$$(cat $(1) 2>/dev/null)" = "$$h" ] || echo "$$h" > $(1); } && echo $(1))
-SOURCE_STAMP := $(if $(FROM),$(call stamp,$(INTERIM_DIR)/source_$(WINDOW).stamp,$(DOLIBARR_URL)|$(DOLIBARR_SNAPSHOT)))
-TOLERANCE_STAMP := $(if $(FROM),$(call stamp,$(INTERIM_DIR)/tolerances.stamp,$(RECONCILIATION_DATE_TOLERANCE)|$(RECONCILIATION_PAYOUT_TOLERANCE)))
 # decisions.yaml is a prerequisite of the passes when it exists; the stamp also sees
 # it appear, disappear or DECISIONS name another file.
 DECISIONS_STAMP := $(if $(FROM),$(call stamp,$(INTERIM_DIR)/decisions.stamp,$(abspath $(DECISIONS))|$(wildcard $(DECISIONS))))
 DECISIONS_INPUTS := $(DECISIONS_STAMP) $(wildcard $(DECISIONS))
-SNAPSHOT_INPUTS := $(if $(DOLIBARR_SNAPSHOT),$(wildcard $(DOLIBARR_SNAPSHOT)/*.json $(DOLIBARR_SNAPSHOT)/*.jsonl))
+STAMPED := $(shell $(PYTHON) stages/recon/stamps.py $(INTERIM_DIR) \
+  gc_inputs=files:$(GC_DIR) shine_inputs=files:$(SHINE_DIR) allow_missing=values:ALLOW_MISSING \
+  $(if $(FROM),source_$(WINDOW)=values:DOLIBARR_URL$(comma)DOLIBARR_SNAPSHOT \
+    tolerances=values:RECONCILIATION_DATE_TOLERANCE$(comma)RECONCILIATION_PAYOUT_TOLERANCE \
+    saved_snapshot=files-of:DOLIBARR_SNAPSHOT) \
+  --env-file '$(ENV_FILE)' --given 'ALLOW_MISSING=$(ALLOW_MISSING)' --given 'DOLIBARR_URL=$(DOLIBARR_URL)' --given 'DOLIBARR_SNAPSHOT=$(DOLIBARR_SNAPSHOT)' \
+  --given 'RECONCILIATION_DATE_TOLERANCE=$(RECONCILIATION_DATE_TOLERANCE)' \
+  --given 'RECONCILIATION_PAYOUT_TOLERANCE=$(RECONCILIATION_PAYOUT_TOLERANCE)')
+
+# A stamp the helper could not write (no python3?) counts as changed.
+$(STAMPS)/%.stamp: ; @:
+
+# After a failure, no report of the window is left looking valid for the new inputs.
+or_drop_report = || { rm -f $(REPORT_FILES); echo "make: no report of $(WINDOW) is left: fix the error above and run again" >&2; exit 2; }
 
 need_window = $(if $(and $(FROM),$(TO)),,$(error Set the window: make $@ FROM=YYYY-MM-DD TO=YYYY-MM-DD))
 
 # --- stages ----------------------------------------------------------------------------
-$(GC_PAYMENTS): stages/parse_gc.py $(LIB) $(GC_INPUTS) | $(VENV_OK)
+$(GC_PAYMENTS): stages/parse_gc.py $(LIB) $(GC_STAMP) | $(VENV_OK)
 	$(PY) stages/parse_gc.py --input-dir $(GC_DIR) --out $@
 
-$(GC_PAYOUTS) $(GC_PAYOUT_ITEMS) &: stages/parse_payouts.py $(LIB) $(GC_INPUTS) | $(VENV_OK)
+$(GC_PAYOUTS) $(GC_PAYOUT_ITEMS) &: stages/parse_payouts.py $(LIB) $(GC_STAMP) | $(VENV_OK)
 	$(PY) stages/parse_payouts.py --input-dir $(GC_DIR) --out $(GC_PAYOUTS) --items-out $(GC_PAYOUT_ITEMS)
 
-$(BANK): stages/parse_shine.py $(LIB) $(CONFIG) $(SHINE_INPUTS) | $(VENV_OK)
+$(BANK): stages/parse_shine.py $(LIB) $(CONFIG) $(SHINE_STAMP) | $(VENV_OK)
 	$(PY) stages/parse_shine.py --input-dir $(SHINE_DIR) --config $(CONFIG) --out $@
 
-$(INVOICES): stages/fetch_dolibarr.py $(LIB) $(CONFIG) $(SOURCE_STAMP) $(SNAPSHOT_INPUTS) $(wildcard $(DOLIBARR_WRITTEN)) | $(VENV_OK)
+$(INVOICES): stages/fetch_dolibarr.py $(LIB) $(CONFIG) $(SOURCE_STAMP) $(SNAPSHOT_INPUTS) $(STAMPS)/allow_missing.stamp $(wildcard $(DOLIBARR_WRITTEN) $(EXPIRE_STAMP)) | $(VENV_OK)
 	$(call need_window)
 	$(PY) stages/fetch_dolibarr.py --from $(FROM) --to $(TO) --config $(CONFIG) --snapshot-dir $(SNAPSHOT_DIR) --out $@
 
@@ -114,8 +146,8 @@ $(PASS2): stages/pass2.py $(LIB) $(CONFIG) $(DECISIONS_INPUTS) $(INVOICES) $(PAS
 $(PASS3): stages/pass3.py $(LIB) $(CONFIG) $(TOLERANCE_STAMP) $(DECISIONS_INPUTS) $(GC_PAYOUTS) $(GC_PAYOUT_ITEMS) $(GC_PAYMENTS) $(BANK) | $(VENV_OK)
 	$(PY) stages/pass3.py --payouts $(GC_PAYOUTS) --payout-items $(GC_PAYOUT_ITEMS) --payments $(GC_PAYMENTS) --bank $(BANK) --from $(FROM) --to $(TO) --config $(CONFIG) --decisions $(DECISIONS) --out $@
 
-$(RECONCILIATION_CSV) $(PAYOUTS_CSV) $(SUMMARY) &: stages/report.py $(LIB) $(PASS1) $(PASS2) $(PASS3) | $(VENV_OK)
-	$(PY) stages/report.py --pass1 $(PASS1) --pass2 $(PASS2) --pass3 $(PASS3) --from $(FROM) --to $(TO) --decisions $(DECISIONS) --out-dir $(OUT_DIR) > /dev/null
+$(RECONCILIATION_CSV) $(PAYOUTS_CSV) $(SUMMARY) $(PROVENANCE) &: stages/report.py $(LIB) $(CONFIG) $(PASS1) $(PASS2) $(PASS3) | $(VENV_OK)
+	$(PY) stages/report.py --pass1 $(PASS1) --pass2 $(PASS2) --pass3 $(PASS3) --from $(FROM) --to $(TO) --decisions $(DECISIONS) --out-dir $(OUT_DIR) --config $(CONFIG) > /dev/null
 
 # With several jobs, make starts targets in the order it meets them: parse_payouts and
 # parse_shine would take the free jobs before pass 1, the longest stage. Inside `report`
@@ -129,7 +161,7 @@ $(BANK): | $(INVOICES)
 endif
 # The goal of `report`; `@:` keeps it quiet when there is nothing to do.
 .PHONY: report-files
-report-files: $(RECONCILIATION_CSV) $(PAYOUTS_CSV) $(SUMMARY) ; @:
+report-files: $(RECONCILIATION_CSV) $(PAYOUTS_CSV) $(SUMMARY) $(PROVENANCE) ; @:
 
 $(REVIEW): stages/review.py $(LIB) $(PASS1) $(PASS2) $(PASS3) | $(VENV_OK)
 	$(PY) stages/review.py --pass1 $(PASS1) --pass2 $(PASS2) --pass3 $(PASS3) --from $(FROM) --to $(TO) --decisions $(DECISIONS) --out $@
@@ -145,10 +177,12 @@ help: ## this list
 	@echo "  FROM, TO          reconciliation window, YYYY-MM-DD ($(FROM) .. $(TO))"
 	@echo "  RAW_DIR           exports: gocardless/, shine/ ($(RAW_DIR))"
 	@echo "  INTERIM_DIR       Parquet written by the stages ($(INTERIM_DIR))"
-	@echo "  OUT_DIR           reports, CSVs, fix journal ($(OUT_DIR))"
+	@echo "  OUT_DIR           reports, CSVs ($(OUT_DIR)); the fix journal is in $(JOURNAL_DIR)/"
 	@echo "  CONFIG            settings file ($(CONFIG))"
 	@echo "  DECISIONS         your decisions about open lines ($(DECISIONS))"
-	@echo "  DOLIBARR_URL, DOLIBARR_API_KEY   the Dolibarr to read (environment or .env)"
+	@echo "  DOLIBARR_URL, DOLIBARR_API_KEY   the Dolibarr to read (command line > environment > .env)"
+	@echo "  ENV_FILE          file of site settings and keys, read by the stages ($(ENV_FILE))"
+	@echo "  ALLOW_MISSING     inputs a report may go without: payments,payouts,bank,invoices ($(ALLOW_MISSING))"
 	@echo "  DOLIBARR_SNAPSHOT folder of a saved snapshot to read instead of the network"
 	@echo "  DOLIBARR_WRITE_API_KEY           key used by 'make fix' (else DOLIBARR_API_KEY)"
 	@echo "  CONFIRM=yes       let 'make fix' write without asking"
@@ -164,20 +198,21 @@ fetch: ## fetch the Dolibarr snapshot of the window
 
 refresh: ## fetch the window's Dolibarr snapshot again, even if it looks fresh
 	$(call need_window)
-	rm -f $(INVOICES)
-	@$(MAKE) --no-print-directory $(INVOICES)
+	@$(MAKE) --no-print-directory -W stages/fetch_dolibarr.py $(INVOICES)
 
 passes: ## run passes 1-3 of the window
 	$(call need_window)
-	@$(MAKE) --no-print-directory $(parallel) PASS1_FIRST=1 $(PASS1) $(PASS2) $(PASS3)
+	@$(MAKE) --no-print-directory $(parallel) PASS1_FIRST=1 $(PASS1) $(PASS2) $(PASS3) $(or_drop_report)
 
+report: | $(VENV_OK)
 # Clearing mode (config fix.clearing_account_id or DOLIBARR_CLEARING_ACCOUNT_ID): the report
 # then says which payouts are booked in Dolibarr (read only when the report runs).
 CLEARING = $(or $(DOLIBARR_CLEARING_ACCOUNT_ID),$(shell sed -n 's/^ *clearing_account_id: *\([0-9][0-9]*\).*/\1/p' $(CONFIG) 2>/dev/null))
 
 report: ## reconcile the window and print the report (FROM=… TO=…)
 	$(call need_window)
-	@$(MAKE) --no-print-directory $(parallel) PASS1_FIRST=1 report-files
+	@$(if $(DOLIBARR_SNAPSHOT),,$(PY) stages/snapshot_age.py --config $(CONFIG) --snapshot-dir $(SNAPSHOT_DIR) --invoices $(INVOICES) --expire-stamp $(EXPIRE_STAMP) &&) \
+	  $(MAKE) --no-print-directory $(parallel) PASS1_FIRST=1 report-files $(or_drop_report)
 	@cat $(SUMMARY)
 	$(if $(CLEARING),@$(PY) stages/payout_bookings.py --pass1 $(PASS1) --pass3 $(PASS3) --payments $(GC_PAYMENTS) --payout-items $(GC_PAYOUT_ITEMS) --config $(CONFIG) --out $(OUT_DIR)/payout_bookings_$(WINDOW).csv)
 
@@ -195,7 +230,7 @@ check: | $(VENV_OK) ## is Dolibarr reachable, which version, which user, are the
 	$(PY) stages/check_dolibarr.py --config $(CONFIG)
 
 demo: | $(VENV_OK) ## the whole pipeline on the bundled sample data and a local Dolibarr emulator
-	$(PY) -m emulator --data demo/dolibarr -- \
+	ENV_FILE= DOLIBARR_SNAPSHOT= $(PY) -m emulator --data demo/dolibarr -- \
 	  $(MAKE) --no-print-directory report FROM=2026-01-01 TO=2026-02-09 \
 	    RAW_DIR=demo/raw INTERIM_DIR=interim/demo OUT_DIR=tmp/demo SNAPSHOT_ROOT=tmp/demo/dolibarr \
 	    DECISIONS=demo/decisions.yaml
@@ -206,5 +241,5 @@ test: | $(VENV_OK) ## run the test suite
 bench: | $(VENV_OK) ## benchmark the pipeline on a large synthetic month (see bench/README.md)
 	$(PY) bench/run.py
 
-clean: ## remove what the stages wrote (keeps raw/ and the virtual environment)
+clean: ## remove what the stages wrote (keeps raw/, the fix journal and the virtual environment)
 	rm -rf $(INTERIM_DIR) $(OUT_DIR)

@@ -99,8 +99,8 @@ def make_command(paths: Paths, jobs: int, log: Path) -> list[str]:
         f"RAW_DIR={paths.data / 'raw'}", f"INTERIM_DIR={paths.interim}",
         f"OUT_DIR={paths.reports}", f"SNAPSHOT_ROOT={paths.work / 'raw' / 'dolibarr'}",
         f"DOLIBARR_SNAPSHOT={paths.data / 'dolibarr'}", f"CONFIG={ROOT / 'config.yaml'}",
-        # Command-line values win over a developer's .env: never a real Dolibarr here.
-        "DOLIBARR_URL=", "DOLIBARR_API_KEY=", "DOLIBARR_WRITE_API_KEY=",
+        # No developer's .env (ENV_FILE empty): never a real Dolibarr nor their tolerances.
+        "ENV_FILE=", "DOLIBARR_URL=", "DOLIBARR_API_KEY=", "DOLIBARR_WRITE_API_KEY=",
         "RECONCILIATION_DATE_TOLERANCE=", "RECONCILIATION_PAYOUT_TOLERANCE=",
         f"PY={sys.executable} {ROOT / 'bench' / 'measure.py'} {log}",
     ]

@@ -3,8 +3,9 @@
     python -m emulator --data demo/dolibarr [--api-key KEY] [--port 0] [--timezone Europe/Paris]
                        [--legacy] [--production] [--delay SECONDS] [-- COMMAND ARGS...]
 
-With a command: start, export DOLIBARR_URL and DOLIBARR_API_KEY into the command's
-environment, run it, stop, and exit with its exit status (this is how `make demo` runs).
+With a command: start, export DOLIBARR_URL and DOLIBARR_API_KEY (and the write key) into
+the command's environment, with .env and DOLIBARR_SNAPSHOT switched off, run it, stop,
+and exit with its exit status (this is how `make demo` runs).
 Without one: print the URL and serve until Ctrl-C.
 """
 from __future__ import annotations
@@ -45,7 +46,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if command:
             print(f"Dolibarr emulator on {url} serving {args.data}", file=sys.stderr)
-            env = dict(os.environ, DOLIBARR_URL=url, DOLIBARR_API_KEY=args.api_key)
+            # The command reaches this emulator whatever .env or the shell say: no .env
+            # (ENV_FILE empty), no saved snapshot, and the emulator's key for writes too.
+            env = dict(os.environ, DOLIBARR_URL=url, DOLIBARR_API_KEY=args.api_key,
+                       DOLIBARR_WRITE_API_KEY=args.api_key, DOLIBARR_SNAPSHOT="", ENV_FILE="")
             try:
                 return subprocess.call(command, env=env)
             except OSError as exc:

@@ -27,7 +27,7 @@ from typing import Callable, TextIO
 
 from recon import config as config_module
 from recon.dolibarr import (WRITE_KEY_VARIABLE, AuthError, DolibarrClient, DolibarrError,
-                            ForbiddenError, NotFoundError, client_from_env)
+                            ForbiddenError, NotFoundError, announce, client_from_env)
 from recon.errors import StageError, run
 from recon.reference_ids import clearing_account_problem
 
@@ -64,6 +64,7 @@ def check_dolibarr(config: dict, checks: Checks) -> None:
     except StageError as exc:
         return checks.add(FAIL, str(exc))
     with client:
+        announce("check_dolibarr", client)
         checks.out(f"Dolibarr at {client.display_url} (DOLIBARR_URL), key {client.key_name}:")
         if not check_server(client, checks):
             return

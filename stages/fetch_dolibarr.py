@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Iterable, TextIO
 import polars as pl
 
 from recon import config as config_module
+from recon import provenance
 from recon.errors import InputError, run
 from recon.invoices import (INVOICE_PROPERTIES, INVOICES_FILE, THIRDPARTIES_FILE,
                             THIRDPARTY_PROPERTIES, in_window, load_snapshot, snapshot_file,
@@ -108,12 +109,25 @@ def thirdparty_query() -> dict:
 
 # --- progress -------------------------------------------------------------------------------
 
+def progress_stream(stream: TextIO | None) -> TextIO:
+    """Where progress goes: the terminal itself when there is one, so that it shows live
+    even when Make holds the stage's stderr until it ends (--output-sync); else stderr
+    (a log gets plain lines)."""
+    if stream not in (None, sys.stderr) or getattr(sys.stderr, "isatty", lambda: False)():
+        return stream or sys.stderr
+    try:
+        return open("/dev/tty", "w", encoding="utf-8")
+    except OSError:  # no controlling terminal: a log, a test, a CI job
+        return sys.stderr
+
+
 class PagingProgress:
-    """A progress line on stderr, only once paging has taken more than `after` seconds."""
+    """A progress bar on the terminal (plain lines in a log), only once paging has taken
+    more than `after` seconds."""
 
     def __init__(self, what: str, stream: TextIO | None = None, after: float = 1.0,
                  every: float = 2.0):
-        self.what, self.stream = what, stream or sys.stderr
+        self.what, self.stream = what, progress_stream(stream)
         self.after, self.every = after, every
         self.started = time.monotonic()
         self.last_shown: float | None = None
@@ -128,6 +142,9 @@ class PagingProgress:
             return
         of = f"/{pages_total}" if pages_total is not None else ""
         line = f"fetching {self.what}: {items} so far, page {pages}{of}"
+        if self.interactive and pages_total:
+            done = 24 * pages // pages_total
+            line = f"[{'#' * done}{'.' * (24 - done)}] {line}"
         self.stream.write(f"\r{line}\033[K" if self.interactive else line + "\n")
         self.stream.flush()
         self.last_shown = now
@@ -136,6 +153,8 @@ class PagingProgress:
         if self.interactive and self.last_shown is not None:
             self.stream.write("\n")
             self.stream.flush()
+        if getattr(self.stream, "name", None) == "/dev/tty":
+            self.stream.close()
 
 
 # --- the snapshot folder --------------------------------------------------------------------
@@ -174,6 +193,7 @@ def fetch_snapshot(client: DolibarrClient, window: Window, settings: FetchSettin
             "invoices_dated_from": window.invoices_from.isoformat(),
             "rule": "invoices dated from invoices_dated_from to `to`, plus every unpaid one",
             "sqlfilters": invoice_filter(window),
+            "url": client.display_url,
             "dolibarr_version": server["version"], "timezone": server["timezone"],
             "fetched_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "invoices": invoices, "thirdparties": thirdparties,
@@ -256,6 +276,28 @@ def invoices_of_snapshot(folder: Path, window: Window, meta: dict, stream: TextI
     return kept
 
 
+def record_source(folder: Path, meta: dict, invoices: int, saved: bool) -> None:
+    """The Dolibarr source for the report's provenance; no invoice at all is a missing
+    input, unless ALLOW_MISSING names `invoices`."""
+    source = {"url": None if saved else meta.get("url"), "snapshot": str(folder),
+              "fetched_at": meta.get("fetched_at"),
+              "dolibarr_version": meta.get("dolibarr_version"), "invoices": invoices}
+    provenance.record_dolibarr(source)
+    if invoices:
+        return
+    where = f"the saved snapshot {folder}" if saved else \
+        f"Dolibarr {meta.get('url')} (snapshot {folder})"
+    files = ", ".join(sorted(p.name for p in folder.iterdir())) if folder.is_dir() else "nothing"
+    reason = f"no invoice of the window (nor any unpaid one) in {where}"
+    if "invoices" in provenance.allowed_missing():
+        provenance.note("missing", {"kind": "invoices", "folder": str(folder),
+                                    "reason": reason})
+        return
+    raise InputError(f"Dolibarr invoices missing: {reason}; found there: {files}",
+                     expected="the Dolibarr holding this period's invoices, or "
+                              "ALLOW_MISSING=invoices on the command line")
+
+
 # --- the script -----------------------------------------------------------------------------
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -292,14 +334,17 @@ def main(argv: list[str] | None = None, stream: TextIO | None = None) -> int:
                                       "parties (.jsonl, or .json arrays)")
         meta = read_meta(folder)
         source = f"saved snapshot {folder} ({SNAPSHOT_VARIABLE})"
+        print(f"fetch_dolibarr: no network, reading {source}", file=sys.stderr)
     else:
-        from recon.dolibarr import client_from_env  # here: an offline run needs no requests
+        from recon.dolibarr import announce, client_from_env  # an offline run needs no requests
         folder = args.snapshot_dir
         with client_from_env(config) as client:
+            announce("fetch_dolibarr", client)
             meta = fetch_snapshot(client, window, settings, folder, stream)
         source = (f"Dolibarr {meta['dolibarr_version']} (timezone "
                   f"{meta['timezone'] or 'not reported'}), snapshot {folder}")
     invoices = invoices_of_snapshot(folder, window, meta, stream, check_hashes=bool(saved))
+    record_source(folder, meta, invoices.height, saved=bool(saved))
     write_parquet(invoices, args.out, INVOICES)
     print(f"fetch_dolibarr: {invoices.height} invoices from {source} -> {args.out}",
           file=sys.stderr)

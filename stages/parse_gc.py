@@ -2,8 +2,8 @@
 
 Reads every *.csv of --input-dir and keeps the payments exports, recognised by their
 header (the payouts and breakdown exports beside them belong to parse_payouts; any other
-file is an error). Several overlapping exports give one row per payment id, the most
-recently modified export winning. Amounts become integer cents; see recon.schemas.GC_PAYMENTS.
+file is an error). Several overlapping exports give one row per payment id, the export
+with the latest dates winning. Amounts become integer cents; see recon.schemas.GC_PAYMENTS.
 
 Usage: parse_gc.py --input-dir raw/gocardless --out interim/gc_payments.parquet
 """

@@ -3,7 +3,7 @@
 Reads every *.csv of --input-dir and keeps the payouts exports and the optional payout
 breakdown ("transactions") exports, recognised by their header (the payments export beside
 them belongs to parse_gc; any other file is an error). One row per payout id, and one row
-per breakdown item, the most recently modified export winning. Without a breakdown export
+per breakdown item, the export with the latest dates winning. Without a breakdown export
 the items table is empty, with its full schema. See recon.schemas.GC_PAYOUTS and
 GC_PAYOUT_ITEMS.
 

@@ -6,8 +6,8 @@ export; executed lines only), Wise account statements, OFX 1.x (SGML) and 2.x (X
 ISO 20022 camt.053 (booked entries only). Several formats and accounts may sit side by
 side. Keeps the lines of the account `bank.iban` of the config when it is set (lines of
 exports that name no account are kept). One row per bank line, its id unique in its
-account; the most recently modified export wins. Amounts are signed integer cents with
-their currency. See recon/banks/ and recon.schemas.BANK.
+account; the export with the latest dates wins, whatever the files' dates. Amounts are
+signed integer cents with their currency. See recon/banks/ and recon.schemas.BANK.
 
 Usage: parse_shine.py --input-dir raw/shine --config config.yaml --out interim/bank.parquet
 """

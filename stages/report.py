@@ -20,12 +20,15 @@ Amounts in the CSVs are euros as text with two decimals, made from the integer c
 from __future__ import annotations
 
 import argparse
+import json
 from datetime import date
 from pathlib import Path
 
 import polars as pl
 
+from recon import config as config_module
 from recon import decisions as decisions_file
+from recon import provenance
 from recon.apply_decisions import left_alone_count
 from recon.decisions import Decisions
 from recon.errors import run
@@ -303,7 +306,17 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--decisions", default=None,
                         help="decisions.yaml, for the count of decisions used")
     parser.add_argument("--out-dir", required=True, help="where the CSVs and the summary go")
+    parser.add_argument("--config", default=None, help="config.yaml in force (for provenance)")
     return parser.parse_args(argv)
+
+
+def report_provenance(args, date_from, date_to) -> dict:
+    """What this report was made from (recon.provenance), from the sidecars of the parsed
+    inputs beside pass 1."""
+    interim, window = Path(args.pass1).parent, f"{date_from}_{date_to}"
+    inputs = [interim / name for name in ("gc_payments.parquet", "gc_payouts.parquet",
+                                          "bank.parquet", f"invoices_{window}.parquet")]
+    return provenance.assemble(inputs, date_from, date_to, config_module.load(args.config))
 
 
 def main(argv=None) -> None:
@@ -321,8 +334,12 @@ def main(argv=None) -> None:
     write_csv(table, out_dir / f"reconciliation_{window}.csv")
     del table
     write_csv(payouts_table(pass3), out_dir / f"payouts_fees_{window}.csv")
+    prov = report_provenance(args, date_from, date_to)
+    write_text(json.dumps(prov, indent=1, ensure_ascii=False) + "\n",
+               out_dir / f"provenance_{window}.json")
     summary = summary_text(pass1, pass2, pass3, date_from, date_to,
                            decisions_file.load(args.decisions))
+    summary = "\n".join(provenance.text_lines(prov)) + "\n\n" + summary
     write_text(summary, out_dir / f"summary_{window}.txt")
     print(summary, end="")
 

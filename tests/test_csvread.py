@@ -213,15 +213,24 @@ def export_of(tmp_path, name, rows, mtime):
 
 def dedup(exports):
     exports = csvread.oldest_first(exports)
-    frames = [csvread.convert(csvread.read_strings(e), FIELDS, e) for e in exports]
+    fields = {**FIELDS, "arrival_date": Field("arrival_date", "date")}
+    frames = [csvread.convert(csvread.read_strings(e), fields, e) for e in exports]
+    exports, frames = csvread.by_content(exports, frames)
     return csvread.deduplicate(frames, exports, ["payout_id"], "payout")
 
 
+def later(row):
+    """The same payout row, in an export made a week later (its latest arrival date)."""
+    return row.replace("2026-01-14", "2026-01-21")
+
+
 def test_newest_export_wins_and_changed_ids_are_named(tmp_path, capsys):
+    """Newest by content, not by file date: the later export was copied with an older
+    modification time (cp -p, unzip), and still wins."""
     old = export_of(tmp_path, "b_old.csv", [payout_row("PO1", status="paid"),
-                                            payout_row("PO2", reference="OLD")], 10**18)
+                                            payout_row("PO2", reference="OLD")], 2 * 10**18)
     new = export_of(tmp_path, "a_new.csv", [payout_row("PO2", reference="NEW"),
-                                            payout_row("PO3")], 2 * 10**18)
+                                            later(payout_row("PO3"))], 10**18)
     df = dedup([new, old])
     assert df.select("payout_id", "reference", "source_file", "source_line").rows() == [
         ("PO1", "REF", "b_old.csv", 2), ("PO2", "NEW", "a_new.csv", 2),

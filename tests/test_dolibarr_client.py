@@ -244,3 +244,23 @@ def test_client_from_env_names_the_missing_variable(monkeypatch, capsys):
         capsys.readouterr().err
     monkeypatch.setenv("DOLIBARR_WRITE_API_KEY", "write-key")
     assert client_from_env({}, write=True).key_name == "DOLIBARR_WRITE_API_KEY"
+
+
+@pytest.mark.parametrize("status, content_type", [(500, "text/plain"), (200, "text/html"),
+                                                  (502, "text/html")])
+def test_an_error_page_never_quotes_a_key_nor_a_credential_header(one_answer_server, status,
+                                                                   content_type):
+    """The whole page is scrubbed before it is cut: the key wherever it stands (here across
+    the 80th and 200th characters, where a cut would fall), and the value of any echoed
+    credential header, whichever key it carries."""
+    key = "0123456789abcdef0123456789abcdef"
+    page = ("x" * 60 + f" DOLAPIKEY: {key}\n" + "y" * 90 + f" key={key} "
+            "\nAuthorization: Bearer another-token-9876543210\nCookie: DOLSESSID_abc=s3cr3t\n")
+    url = one_answer_server(status, page.encode(), content_type)
+    with DolibarrClient(url, key, retries=0) as client:
+        with pytest.raises(StageError) as err:
+            client.get("/status")
+    message = str(err.value)
+    assert not any(key[i:i + 6] in message for i in range(len(key) - 5))
+    assert "another-token" not in message and "s3cr3t" not in message
+    assert "DOLAPIKEY: <hidden>" in message

@@ -202,8 +202,8 @@ def test_a_refetch_replaces_the_snapshot_whole(env, dolibarr, config, tmp_path):
     (folder / "stale.json").write_text("[]")
     fetch(config, tmp_path)
     assert not (folder / "stale.json").exists()
-    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["invoices.parquet",
-                                                                    "snapshot"]
+    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == [
+        "invoices.parquet", "invoices.parquet.sources.json", "snapshot"]
 
 
 # --- timezones ----------------------------------------------------------------------------------
@@ -244,7 +244,10 @@ def test_wrong_key_is_a_clear_error_exit_2_and_the_key_is_never_printed(dolibarr
     env.update(DOLIBARR_URL=dolibarr.url, DOLIBARR_API_KEY=secret)
     result, out = run_stage(tmp_path, config, env)
     assert result.returncode == 2
-    assert result.stderr.startswith("error: Dolibarr refused the API key (Unauthorized: ")
+    assert result.stderr.startswith(f"fetch_dolibarr: Dolibarr {dolibarr.url} (DOLIBARR_URL "
+                                    "from the command line or environment, key "
+                                    "DOLIBARR_API_KEY)\nerror: Dolibarr refused the API key "
+                                    "(Unauthorized: ")
     assert "Set DOLIBARR_API_KEY to the API key of an active Dolibarr user" in result.stderr
     assert "Traceback" not in result.stderr
     assert secret not in result.stdout + result.stderr
@@ -260,8 +263,8 @@ def test_a_failed_fetch_keeps_the_previous_snapshot(env, dolibarr, config, tmp_p
     with pytest.raises(AuthError):
         fetch(config, tmp_path)
     assert (folder / "invoices.jsonl").read_bytes() == before
-    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["invoices.parquet",
-                                                                    "snapshot"]
+    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == [
+        "invoices.parquet", "invoices.parquet.sources.json", "snapshot"]
 
 
 def test_unreachable_url(env, config, tmp_path):

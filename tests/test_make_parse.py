@@ -71,14 +71,39 @@ def test_built_once_then_nothing_to_do_and_each_script_reruns_its_stage(work, la
 def test_a_new_shine_export_reruns_only_parse_shine(work):
     assert make(work).returncode == 0
     before = mtimes(work)
-    later = time.time() + 3600  # newer than every output, without waiting
-    os.utime(work / "raw" / EXPORTS["shine.csv"], (later, later))
+    shine = work / "raw" / EXPORTS["shine.csv"]
+    later = time.time() + 3600  # a touched file, content unchanged: nothing to redo
+    os.utime(shine, (later, later))
+    assert make(work, "-q").returncode == 0
+    shutil.copy(shine, shine.with_name("BQ_2026-01-15_2026-02-06.csv"))  # another download
     assert make(work, "-q").returncode == 1
     assert stages_run(make(work, "-n")) == ["parse_shine.py"]
     rerun = make(work)
     assert rerun.returncode == 0 and stages_run(rerun) == ["parse_shine.py"]
     after = mtimes(work)
     assert [n for n in PARSED if after[n] != before[n]] == ["bank.parquet"]
+
+
+def test_an_export_replaced_by_an_older_dated_copy_reruns_its_parser(work, lazy_shared_datadir):
+    """cp -p, unzip, rsync -a: the new content carries an old date; Make must still see it."""
+    assert make(work).returncode == 0
+    shine = work / "raw" / EXPORTS["shine.csv"]
+    edited = shine.read_bytes().replace("Abonnement Shine".encode(), "Cotisation Shine".encode(), 1)
+    assert edited != shine.read_bytes()
+    old = 1_600_000_000
+    shine.write_bytes(edited)
+    os.utime(shine, (old, old))
+    assert stages_run(make(work, "-n")) == ["parse_shine.py"]
+    assert make(work).returncode == 0
+    assert make(work, "-q").returncode == 0
+
+
+def test_a_deleted_export_reruns_its_parser(work):
+    assert make(work).returncode == 0
+    (work / "raw" / EXPORTS["gocardless_payout_transactions.csv"]).unlink()
+    old = 1_600_000_000
+    os.utime(work / "raw" / "gocardless", (old, old))
+    assert stages_run(make(work, "-n")) == ["parse_gc.py", "parse_payouts.py"]
 
 
 def test_a_failing_parser_leaves_no_output(work, lazy_shared_datadir):

@@ -133,7 +133,7 @@ def test_variants_give_the_same_payments(lazy_shared_datadir, tmp_path, payments
 
 def test_excel_timestamps_keep_the_minute(lazy_shared_datadir, tmp_path, payments):
     excel = lazy_shared_datadir / "parse/payments_excel.csv"
-    got = parse_gc.parse_payments(folder(tmp_path, excel))
+    got = parse_gc.parse_payments(folder(tmp_path / "variant", excel))
     assert got["created_at"].equals(payments["created_at"].dt.truncate("1m"))
 
 
@@ -145,27 +145,41 @@ def test_line_numbers_count_the_line_break_inside_a_field(lazy_shared_datadir, t
 
 def test_older_exports_without_fee_tax(lazy_shared_datadir, tmp_path, payments):
     got = parse_gc.parse_payments(
-        folder(tmp_path, lazy_shared_datadir / "parse/payments_without_fee_tax.csv"))
+        folder(tmp_path / "variant", lazy_shared_datadir / "parse/payments_without_fee_tax.csv"))
     assert got["transaction_fee_tax_cents"].null_count() == 28
     assert comparable(got).drop("transaction_fee_tax_cents").equals(
         comparable(payments).drop("transaction_fee_tax_cents"))
 
 
-def test_header_only_export_gives_an_empty_table(lazy_shared_datadir, tmp_path):
+def test_header_only_export_is_missing_unless_allowed(lazy_shared_datadir, tmp_path,
+                                                      monkeypatch):
     gc = folder(tmp_path, lazy_shared_datadir / "parse/payments_header_only.csv")
     out = tmp_path / "out" / "gc_payments.parquet"
+    with pytest.raises(InputError, match=r"payments missing: .*gocardless: no GoCardless "
+                       r"payments export found with rows \(payments_index-export-EX0000.csv: "
+                       r"header only\)"):
+        parse_gc.main(["--input-dir", str(gc), "--out", str(out)])
+    assert not out.exists()
+    monkeypatch.setenv("ALLOW_MISSING", "bank, payments")
     parse_gc.main(["--input-dir", str(gc), "--out", str(out)])
     assert pl.read_parquet(out).schema == pl.Schema(GC_PAYMENTS)
     assert pl.read_parquet(out).height == 0
 
 
-def test_no_payments_export_gives_an_empty_table_and_says_so(lazy_shared_datadir, tmp_path, capsys):
+def test_no_payments_export_names_the_folder_and_what_is_there(lazy_shared_datadir, tmp_path):
     gc = folder(tmp_path, lazy_shared_datadir / "formats/gocardless_payouts.csv",
                 names=["payouts-export-EX01.csv"])
+    (gc / "payments.xlsx").write_bytes(b"PK\x03\x04")
     out = tmp_path / "gc_payments.parquet"
-    parse_gc.main(["--input-dir", str(gc), "--out", str(out)])
-    assert pl.read_parquet(out).height == 0
-    assert "no GoCardless payments export found" in capsys.readouterr().err
+    with pytest.raises(InputError) as err:
+        parse_gc.main(["--input-dir", str(gc), "--out", str(out)])
+    assert str(err.value) == (
+        f"payments missing: {gc}: no GoCardless payments export found; found there: "
+        "payments.xlsx (a spreadsheet, not an export: save it as CSV (or download the CSV "
+        "again)), payouts-export-EX01.csv (GoCardless payouts export); expected the payments "
+        f"export(s) of the period in {gc}, or ALLOW_MISSING=payments on the command line to "
+        "reconcile without them.")
+    assert not out.exists()
 
 
 def test_overlapping_exports_newest_wins(lazy_shared_datadir, tmp_path, capsys):
@@ -184,11 +198,30 @@ def test_overlapping_exports_newest_wins(lazy_shared_datadir, tmp_path, capsys):
     assert status["PM00009WPREQ8J"] == "charged_back"
     assert set(got["source_file"]) == {new.name}
     err = capsys.readouterr().err
-    assert f"1 payment(s) differ between the 2 exports; the most recently modified export " \
+    assert f"1 payment(s) differ between the 2 exports; the export with the latest dates " \
            f"({new.name}) wins for: PM00009WPREQ8J" in err
-    os.utime(new, (1_600_000_000, 1_600_000_000))  # now the other one is newer
+    # The later export copied with an old date (cp -p, unzip): file dates decide nothing.
+    os.utime(new, (1_600_000_000, 1_600_000_000))
     status = dict(parse_gc.parse_payments(gc).select("gc_payment_id", "status").iter_rows())
-    assert status["PM00009WPREQ8J"] == "paid_out"
+    assert status["PM00009WPREQ8J"] == "charged_back"
+
+
+def test_two_exports_disagreeing_on_an_amount_name_both(lazy_shared_datadir, tmp_path):
+    sample = (lazy_shared_datadir / "formats/gocardless_payments.csv").read_text()
+    gc = tmp_path / "gocardless"
+    gc.mkdir()
+    lines = sample.splitlines()
+    row = next(i for i, line in enumerate(lines) if line.startswith("PM00009WPREQ8J,"))
+    fields = lines[row].split(",")
+    fields[3] = "99.99"  # the amount column
+    changed = lines[:row] + [",".join(fields)] + lines[row + 1:]
+    (gc / "a.csv").write_text(sample)
+    (gc / "b.csv").write_text("\n".join(changed) + "\n")
+    with pytest.raises(InputError) as err:
+        parse_gc.parse_payments(gc)
+    message = str(err.value)
+    assert f"payment PM00009WPREQ8J has amount" in message
+    assert "99.99" in message and str(gc / "a.csv") in message and str(gc / "b.csv") in message
 
 
 # --- bad input: message names file, line, column, value; nothing is written ----------------

@@ -97,7 +97,7 @@ def test_breakdown_items(parsed):
 
 
 def test_excel_resaved_exports_give_the_same_rows(parsed, tmp_path, lazy_shared_datadir):
-    payouts, items = parse_payouts.parse_payouts(folder(tmp_path, {
+    payouts, items = parse_payouts.parse_payouts(folder(tmp_path / "variant", {
         "payouts.csv": lazy_shared_datadir / "parse/payouts_excel.csv",
         "transactions.csv": lazy_shared_datadir / "parse/breakdown_excel.csv",
     }))
@@ -127,9 +127,12 @@ def test_without_breakdown_the_items_table_is_empty_with_its_schema(formats, tmp
     assert "no payout breakdown export (optional)" in capsys.readouterr().err
 
 
-def test_an_empty_folder_gives_empty_tables(tmp_path, capsys):
+def test_an_empty_folder_is_missing_payouts_unless_allowed(tmp_path, capsys, monkeypatch):
     gc = tmp_path / "gocardless"
     gc.mkdir()
+    with pytest.raises(InputError, match=r"payouts missing: .*found there: nothing"):
+        parse_payouts.parse_payouts(gc)
+    monkeypatch.setenv("ALLOW_MISSING", "payouts")
     payouts, items = parse_payouts.parse_payouts(gc)
     assert (payouts.height, items.height) == (0, 0)
     assert "no GoCardless payouts export found" in capsys.readouterr().err

@@ -130,10 +130,13 @@ def test_main_reads_the_iban_from_the_config(lazy_shared_datadir, tmp_path):
     assert pl.read_parquet(out).height == 19
 
 
-def test_no_export_gives_an_empty_table(tmp_path, capsys):
+def test_no_export_is_missing_unless_allowed(tmp_path, capsys, monkeypatch):
     shine = tmp_path / "shine"
     shine.mkdir()
     out = tmp_path / "bank.parquet"
+    with pytest.raises(InputError, match=r"bank missing: .*no bank export found"):
+        parse_shine.main(["--input-dir", str(shine), "--out", str(out)])
+    monkeypatch.setenv("ALLOW_MISSING", "bank")
     parse_shine.main(["--input-dir", str(shine), "--out", str(out)])
     assert pl.read_parquet(out).schema == pl.Schema(BANK) and pl.read_parquet(out).height == 0
     assert "no bank export found" in capsys.readouterr().err

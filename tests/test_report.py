@@ -121,8 +121,8 @@ def test_script_writes_the_window_named_files_and_prints_the_summary(tmp_path, c
     report.main(["--pass1", str(paths[0]), "--pass2", str(paths[1]), "--pass3", str(paths[2]),
                  "--from", "2026-01-01", "--to", "2026-02-09", "--out-dir", str(out)])
     assert sorted(p.name for p in out.iterdir()) == [
-        "payouts_fees_2026-01-01_2026-02-09.csv", "reconciliation_2026-01-01_2026-02-09.csv",
-        "summary_2026-01-01_2026-02-09.txt"]
+        "payouts_fees_2026-01-01_2026-02-09.csv", "provenance_2026-01-01_2026-02-09.json",
+        "reconciliation_2026-01-01_2026-02-09.csv", "summary_2026-01-01_2026-02-09.txt"]
     summary = (out / "summary_2026-01-01_2026-02-09.txt").read_text(encoding="utf-8")
     assert capsys.readouterr().out == summary
     with open(out / "reconciliation_2026-01-01_2026-02-09.csv", newline="", encoding="utf-8") as f:

@@ -17,12 +17,14 @@ import mmap
 import re
 import sys
 import unicodedata
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
 import polars as pl
 
+from recon import provenance
 from recon.errors import InputError
 
 UTF8_BOM = b"\xef\xbb\xbf"
@@ -823,17 +825,26 @@ def _tell_about_spreadsheet_dates(leftovers: dict[str, pl.Series], used: dict[st
 FILE_RANK = "__file_rank"
 
 
-def _age(path: Path) -> tuple[int, str]:
-    """Sort key, oldest first: the most recently modified export is read last and wins."""
-    try:
-        return path.stat().st_mtime_ns, path.name
-    except OSError:  # reported by sniff(), which reads the files in this order
-        return 0, path.name
+def _age(path: Path) -> str:
+    """Sort key before reading: the name only (modification times say nothing of content:
+    `cp -p`, unzip and `rsync -a` keep old ones). read_all orders by content."""
+    return path.name
 
 
 def oldest_first(exports: list[Export]) -> list[Export]:
-    """Exports of several kinds merged in age order (the newest read last, so it wins)."""
+    """Exports of several kinds merged by name; read_all then orders them by content."""
     return sorted(exports, key=lambda e: _age(e.path))
+
+
+# Non-CSV files a user may drop in an input folder, and what to do about them.
+SPREADSHEET_HINT = "a spreadsheet, not an export: save it as CSV (or download the CSV again)"
+HINTS = {".xlsx": SPREADSHEET_HINT, ".xls": SPREADSHEET_HINT, ".ods": SPREADSHEET_HINT,
+         ".numbers": SPREADSHEET_HINT, ".zip": "an archive: unzip it here",
+         ".pdf": "a PDF: download the CSV export instead"}
+# noun of read_all -> the kind ALLOW_MISSING names (kinds not here are optional)
+REQUIRED_KINDS = {"payment": "payments", "payout": "payouts", "bank line": "bank"}
+# What the last exports_in() saw: the folder, and each file with what it is.
+_scanned: dict = {"folder": None, "files": []}
 
 
 def exports_in(folder: str | Path, own: tuple[Kind, ...], siblings: tuple[Kind, ...]
@@ -851,11 +862,21 @@ def exports_in(folder: str | Path, own: tuple[Kind, ...], siblings: tuple[Kind, 
         raise InputError("input folder not found", file=folder,
                          expected="a folder holding the CSV exports")
     found: dict[str, list[Export]] = {k.key: [] for k in own}
+    visible = sorted(p for p in folder.iterdir() if not p.name.startswith("."))
     # Whatever has an export's suffix is read, so a folder or broken link of that name is
     # reported rather than skipped.
-    paths = [p for p in folder.iterdir() if p.suffix.lower() in EXPORT_SUFFIXES]
+    paths = [p for p in visible if p.suffix.lower() in EXPORT_SUFFIXES]
+    _scanned.update(folder=folder, files=[])
+    for path in visible:  # anything else is named, with what to do about it
+        if path not in paths:
+            hint = HINTS.get(path.suffix.lower(), "not an export: not read")
+            _scanned["files"].append(f"{path.name} ({hint})")
+            if path.suffix.lower() in HINTS:
+                notice(f"{path}: {hint}")
+                provenance.note("ignored", {"file": str(path), "hint": hint})
     for path in sorted(paths, key=_age):
         export = sniff_markup(path) or sniff(path)
+        _scanned["files"].append(f"{path.name} ({export.kind.label})")
         if export.kind in own:
             found[export.kind.key].append(export)
         elif export.kind not in siblings:
@@ -866,12 +887,74 @@ def exports_in(folder: str | Path, own: tuple[Kind, ...], siblings: tuple[Kind, 
 
 def read_all(exports: list[Export], read: Callable[[Export], pl.DataFrame], key: list[str],
              noun: str, schema: dict, none_found: str) -> pl.DataFrame:
-    """Every export read, then deduplicate()d, in `schema`'s columns; without any export,
-    an empty table of that schema and the notice `none_found`."""
-    if not exports:
-        notice(none_found)
+    """Every export read, then deduplicate()d, in `schema`'s columns.
+
+    Without any export with rows, a required kind (REQUIRED_KINDS) is an error naming the
+    folder and what it holds, unless ALLOW_MISSING names the kind: then an empty table,
+    recorded as not checked (the summary says so first). An optional kind gives an empty
+    table and the notice `none_found`. Exports are ordered by content (their latest date),
+    not by file dates, so the export made later wins whatever its modification time."""
+    with ThreadPoolExecutor(max_workers=1) as pool:  # hashing beside the parsing (no GIL)
+        hashes = [pool.submit(provenance.sha256_prefix, e.path) for e in exports]
+        frames = [read(e) for e in exports]
+    for export, frame, sha in zip(exports, frames, hashes):
+        _record(export, frame, sha.result())
+    if not any(f.height for f in frames):
+        _missing(exports, noun, none_found)
         return pl.DataFrame(schema=schema)
-    return deduplicate([read(e) for e in exports], exports, key, noun).select(list(schema))
+    exports, frames = by_content(exports, frames)
+    return deduplicate(frames, exports, key, noun).select(list(schema))
+
+
+def by_content(exports: list[Export], frames: list[pl.DataFrame]
+               ) -> tuple[list[Export], list[pl.DataFrame]]:
+    """Exports and their frames, the one whose content is oldest first (then by name)."""
+    order = sorted(range(len(exports)), key=lambda i: (_latest(frames[i]), exports[i].path.name))
+    return [exports[i] for i in order], [frames[i] for i in order]
+
+
+def _record(export: Export, frame: pl.DataFrame, sha256: str) -> None:
+    dates = [c for c, t in frame.schema.items() if t == pl.Date]
+    first = last = None
+    if dates and frame.height:
+        first, last = frame.select(pl.min_horizontal(pl.col(dates).min()).alias("first"),
+                                   pl.max_horizontal(pl.col(dates).max()).alias("last")).row(0)
+    provenance.record_export(export.path, export.kind.label, frame.height, first, last, sha256)
+    if not frame.height:
+        notice(f"{export.path}: this {export.kind.label} has no rows")
+        provenance.note("empty", {"file": str(export.path), "kind": export.kind.label})
+
+
+def _latest(frame: pl.DataFrame) -> str:
+    """The latest date or timestamp in an export (ISO text, comparable): how recent its
+    content is. An export downloaded later holds the later statuses and dates."""
+    temporal = [c for c, t in frame.schema.items() if t.is_temporal()]
+    if not temporal or not frame.height:
+        return ""
+    latest = frame.select(pl.max_horizontal(pl.col(c).max().cast(pl.String) for c in temporal)
+                          .alias("latest")).item()
+    return latest or ""
+
+
+def _missing(exports: list[Export], noun: str, none_found: str) -> None:
+    kind = REQUIRED_KINDS.get(noun)
+    if kind is None:
+        notice(none_found)
+        return
+    folder = _scanned["folder"]
+    what = none_found.split(";")[0]  # "<folder>: no … export found"
+    if exports:
+        what += " with rows (" + ", ".join(e.path.name for e in exports) + ": header only)"
+    seen = ", ".join(_scanned["files"]) or "nothing"
+    if kind in provenance.allowed_missing():
+        notice(f"{kind} not checked ({provenance.ALLOW_MISSING_VARIABLE}): {what}")
+        provenance.note("missing", {"kind": kind, "folder": str(folder), "reason": what})
+        return
+    raise InputError(
+        f"{kind} missing: {what}; found there: {seen}",
+        expected=f"the {kind} export(s) of the period in {folder}, or "
+                 f"{provenance.ALLOW_MISSING_VARIABLE}={kind} on the command line to "
+                 "reconcile without them")
 
 
 def deduplicate(frames: list[pl.DataFrame], exports: list[Export], key: list[str],
@@ -891,6 +974,7 @@ def deduplicate(frames: list[pl.DataFrame], exports: list[Export], key: list[str
         df = df.with_columns(pl.struct(content).hash().alias("__content"))
         _refuse_conflicts_inside_a_file(df, exports, key, content, noun)
         df = df.unique(subset=[FILE_RANK, *key], keep="first", maintain_order=True)
+        _refuse_amount_conflicts(df, exports, key, noun)
         _report_changes_across_files(df, exports, key, noun)
         df = (df.sort(FILE_RANK, SOURCE_LINE)
               .unique(subset=key, keep="last", maintain_order=True).drop("__content")
@@ -926,6 +1010,28 @@ def _refuse_conflicts_inside_a_file(df, exports, key, content, noun):
         value=other[column], expected=f"one row per {noun}, or identical repeats")
 
 
+def _refuse_amount_conflicts(df, exports, key, noun):
+    """A status may move between two exports; the amount of one id may not."""
+    if "amount_cents" not in df.columns:
+        return
+    clash = (df.group_by(key, maintain_order=True)
+             .agg(pl.col("amount_cents").n_unique().alias("amounts"))
+             .filter(pl.col("amounts") > 1))
+    if clash.height == 0:
+        return
+    rows = df.join(clash.head(1).select(key), on=key, how="semi", nulls_equal=True)
+    rows = rows.unique(subset=["amount_cents"], keep="first", maintain_order=True).head(2)
+    (a_file, a_amount, a_line), (b_file, b_amount, b_line) = rows.select(
+        FILE_RANK, "amount_cents", SOURCE_LINE).rows()
+    ident = " / ".join(str(v) for v in clash.row(0)[:len(key)])
+    raise InputError(
+        f"{noun} {ident} has amount {a_amount / 100:.2f} in {exports[a_file].path} "
+        f"(line {a_line}) but {b_amount / 100:.2f} in {exports[b_file].path}; two exports "
+        f"cannot disagree on the amount of one {noun}",
+        file=exports[b_file].path, line=b_line, column="amount", value=f"{b_amount / 100:.2f}",
+        expected="the same amount in every export (remove the wrong export)")
+
+
 def _report_changes_across_files(df, exports, key, noun):
     changed = (df.group_by(key, maintain_order=True)
                .agg(pl.col("__content").n_unique().alias("versions"))
@@ -934,5 +1040,5 @@ def _report_changes_across_files(df, exports, key, noun):
         return
     ids = [" / ".join(str(v) for v in row) for row in changed.select(key).iter_rows()]
     listed = ", ".join(ids[:20]) + (f" and {len(ids) - 20} more" if len(ids) > 20 else "")
-    notice(f"{len(ids)} {noun}(s) differ between the {len(exports)} exports; the most recently "
-           f"modified export ({exports[-1].path.name}) wins for: {listed}")
+    notice(f"{len(ids)} {noun}(s) differ between the {len(exports)} exports; the export with "
+           f"the latest dates ({exports[-1].path.name}) wins for: {listed}")

@@ -42,6 +42,11 @@ URL_VARIABLE = "DOLIBARR_URL"
 READ_KEY_VARIABLE = "DOLIBARR_API_KEY"
 WRITE_KEY_VARIABLE = "DOLIBARR_WRITE_API_KEY"
 MIN_SCRUBBED_KEY = 4
+# A request header echoed back by an error page ("DOLAPIKEY: …", "Authorization: Bearer …",
+# "HTTP_DOLAPIKEY => …"): its value is never quoted, whichever key it holds.
+SECRET_HEADER = re.compile(
+    r"((?:HTTP_)?(?:DOLAPIKEY|API[_-]?KEY|AUTHORIZATION|PROXY[_-]AUTHORIZATION|COOKIE|X[_-]API[_-]KEY)"
+    r"[\"']?\s*(?:[:=]|=>)\s*[\"']?)[^\r\n<\"']*", re.IGNORECASE)
 
 # progress(items so far, pages done, pages in all or None when the server does not say)
 Progress = Callable[[int, int, "int | None"], None]
@@ -261,16 +266,15 @@ class DolibarrClient:
                         "that stops before its end: the server or a proxy broke off, e.g. on "
                         "a time or memory limit); try again, or lower dolibarr.page_size",
                         status=status) from None
-                raise InvalidResponseError(self._scrub(
+                raise InvalidResponseError(
                     f"the answer to {method} {path} is not JSON (status {status}, starts with "
-                    f"{_snippet(response.text)!r}): is DOLIBARR_URL the Dolibarr root?"),
-                    status=status) from None
+                    f"{_snippet(self._scrub(response.text))!r}): is DOLIBARR_URL the Dolibarr "
+                    "root?", status=status) from None
         raise self._http_error(method, path, response)
 
     def _http_error(self, method: str, path: str, response: requests.Response) -> DolibarrError:
         status = response.status_code
-        message, is_json = _server_message(response)
-        message = self._scrub(message)
+        message, is_json = _server_message(response, self._scrub)
         where = f"{method} {path}"
         said = message or f"empty answer, HTTP {status}"
         if status == 401:
@@ -314,9 +318,13 @@ class DolibarrClient:
                                        f"failed ({reason}{after})"))
 
     def _scrub(self, text: str) -> str:
-        """The key replaced, should a server or library echo it (keys are long; a key of
-        a few letters would be found inside ordinary words)."""
-        return text.replace(self._key, "<key>") if len(self._key) >= MIN_SCRUBBED_KEY else text
+        """Every secret replaced, should a server, a proxy or a library echo it: the keys
+        (ours and any other set; keys are long, a key of a few letters would be found inside
+        ordinary words) and any echoed request header that carries a credential. Applied to
+        the whole text, before anything is cut from it, so no part of a key survives."""
+        for secret in _secrets(self._key):
+            text = text.replace(secret, "<key>")
+        return SECRET_HEADER.sub(lambda m: m.group(1) + "<hidden>", text)
 
     # -- lifetime --
 
@@ -367,6 +375,14 @@ def client_from_env(config: dict, write: bool = False) -> DolibarrClient:
         retries=int(_number(settings, "retries", 4)),
         backoff=_number(settings, "retry_backoff_seconds", 0.2),
         pool_size=max(8, int(_number(settings, "parallel_pages", 4)) + 2))
+
+
+def announce(stage: str, client: DolibarrClient) -> None:
+    """Which Dolibarr a stage talks to, on stderr: its URL (never a key) and where it came
+    from, so a wrong .env or environment is seen before anything is read or written."""
+    from recon.settings import origin
+    print(f"{stage}: Dolibarr {client.display_url} ({origin(URL_VARIABLE)}, "
+          f"key {client.key_name})", file=sys.stderr, flush=True)
 
 
 def _required_variable(name: str, what: str) -> str:
@@ -474,16 +490,24 @@ def _cut_off_at(response: requests.Response, exc: ValueError) -> int | None:
     return len(response.content)
 
 
-def _server_message(response: requests.Response) -> tuple[str, bool]:
-    """Dolibarr's error text ({"error": {"message": ...}}) or the start of a plain body;
-    and whether the body was JSON."""
+def _secrets(own_key: str) -> list[str]:
+    """The keys to scrub: the client's own and every key variable set, longest first."""
+    keys = {own_key, *(os.environ.get(name, "").strip()
+                       for name in (READ_KEY_VARIABLE, WRITE_KEY_VARIABLE))}
+    return sorted((k for k in keys if len(k) >= MIN_SCRUBBED_KEY), key=len, reverse=True)
+
+
+def _server_message(response: requests.Response, scrub: Callable[[str], str]
+                    ) -> tuple[str, bool]:
+    """Dolibarr's error text ({"error": {"message": ...}}) or the start of a plain body,
+    scrubbed whole before it is cut; and whether the body was JSON."""
     try:
         body = response.json()
-    except ValueError:
-        return _snippet(re.sub(r"<[^>]*>", " ", response.text), 200), False  # HTML: its text
+    except ValueError:  # HTML: its text
+        return _snippet(scrub(re.sub(r"<[^>]*>", " ", response.text)), 200), False
     if isinstance(body, dict) and isinstance(body.get("error"), dict):
-        return str(body["error"].get("message") or ""), True
-    return _snippet(response.text, 200), True
+        return scrub(str(body["error"].get("message") or "")), True
+    return _snippet(scrub(response.text), 200), True
 
 
 def _snippet(text: str, length: int = 80) -> str:

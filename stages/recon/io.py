@@ -10,6 +10,7 @@ from typing import Iterator
 
 import polars as pl
 
+from recon import provenance
 from recon.errors import InputError
 
 
@@ -38,6 +39,7 @@ def write_parquet(df: pl.DataFrame, path: str | Path, schema: dict | None = None
         # 1.3 s CPU with lz4, 1.5 s with zstd level 1, 0.9 s uncompressed; 75 MB with lz4,
         # 227 MB without).
         df.write_parquet(tmp, compression="uncompressed")
+    provenance.write_sidecar(Path(path))  # what this stage read, when it read inputs
 
 
 def write_text(text: str, path: str | Path) -> None:
