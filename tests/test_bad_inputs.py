@@ -7,9 +7,6 @@ does, runs one stage as a subprocess, and asserts:
 - the message names what is wrong: the file, and where it applies the line, column, value;
 - no traceback; no output file written by a failing stage;
 - the API key (in the environment of every case) never printed.
-
-Cases another branch of issue 10 fixes are marked xfail(strict=True): the lead flips them
-when merging.
 """
 from __future__ import annotations
 
@@ -157,14 +154,11 @@ def line_of(data: bytes, offset: int) -> int:
 # --- the cases ----------------------------------------------------------------------------------
 
 CASES: dict[str, Callable[[Workspace], Run]] = {}
-XFAIL: dict[str, str] = {}
 
 
-def case(name: str, xfail: str | None = None):
+def case(name: str):
     def register(build):
         CASES[name] = build
-        if xfail:
-            XFAIL[name] = xfail
         return build
     return register
 
@@ -357,8 +351,7 @@ def _(ws):
     return ws.parse_gc([], ok=True, check=one_row_per_payment)
 
 
-@case("gc_conflicting_duplicate_across_files",
-      xfail="issue 10 item 6 (another branch): a conflict names both files and both values")
+@case("gc_conflicting_duplicate_across_files")
 def _(ws):
     other = ws.gc / "payments_index-export-EX0004.csv"
     shutil.copy(ws.path(PAYMENTS), other)
@@ -524,7 +517,7 @@ def _(ws):
     in_process(ws.fetch([]), ws.root)
     ws.set_config(lambda c: c["matching"].update(date_tolerance_days="seven"))
     return ws.pass1([str(ws.config), "matching.date_tolerance_days", "'seven'",
-                     "a whole number >= 0"])
+                     "expected a whole number"])
 
 
 @case("config_page_size_zero")
@@ -533,8 +526,7 @@ def _(ws):
     return ws.fetch([str(ws.config), "dolibarr.page_size", "at least 1", "found 0"])
 
 
-@case("config_unknown_key_typo",
-      xfail="issue 10 item 1 (settings branch): an unknown key is named, with the close one")
+@case("config_unknown_key_typo")
 def _(ws):
     ws.set_config(lambda c: c["matching"].update(date_tolerence_days=5))
     return ws.parse_shine([str(ws.config), "date_tolerence_days", "date_tolerance_days"])
@@ -719,8 +711,7 @@ def _(ws, server):
                   status=200, body=cut, announce=len(INVOICE_PAGE))
 
 
-@case("api_error_page_echoing_the_key",
-      xfail="issue 10 item 3 (secrets branch): scrub the whole text before cutting it")
+@case("api_error_page_echoing_the_key")
 def _(ws, server):
     # A proxy's error page quoting the request headers, the key across the 200-character cut.
     page = (b"<html><body><h1>502 Bad Gateway</h1><pre>" + b"x" * 146
@@ -779,8 +770,7 @@ def test_make_parse_with_config_a_folder_says_so(tmp_path, datadir):
 
 def params():
     for name in CASES:
-        marks = [pytest.mark.xfail(strict=True, reason=XFAIL[name])] if name in XFAIL else []
-        yield pytest.param(name, id=name, marks=marks)
+        yield pytest.param(name, id=name)
 
 
 @pytest.fixture

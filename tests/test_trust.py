@@ -124,7 +124,7 @@ def test_a_config_that_is_a_folder_or_unreadable_is_a_sentence(project, dolibarr
     (project / "conf.d").mkdir()
     proc = make(project, "check", "CONFIG=conf.d", env=at(dolibarr))
     assert proc.returncode != 0
-    assert "error: conf.d: is a folder, not a configuration file" in proc.stderr
+    assert "error: conf.d: a folder, not a configuration file" in proc.stderr
     no_traceback(proc)
     (project / "locked.yaml").write_text("matching: {}\n")
     (project / "locked.yaml").chmod(0)
