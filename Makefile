@@ -69,6 +69,8 @@ PASS3 := $(INTERIM_DIR)/pass3_$(WINDOW).parquet
 RECONCILIATION_CSV := $(OUT_DIR)/reconciliation_$(WINDOW).csv
 PAYOUTS_CSV := $(OUT_DIR)/payouts_fees_$(WINDOW).csv
 SUMMARY := $(OUT_DIR)/summary_$(WINDOW).txt
+HTML_REPORT := $(OUT_DIR)/report_$(WINDOW).html
+WORKBOOK := $(OUT_DIR)/reconciliation_$(WINDOW).xlsx
 FIX_JOURNAL := $(OUT_DIR)/fix_journal.jsonl
 # Touched by `make fix` after it wrote to Dolibarr: every snapshot is then stale.
 DOLIBARR_WRITTEN := $(OUT_DIR)/dolibarr_written.stamp
@@ -106,8 +108,8 @@ $(PASS2): stages/pass2.py $(LIB) $(CONFIG) $(INVOICES) $(PASS1) | $(VENV_OK)
 $(PASS3): stages/pass3.py $(LIB) $(CONFIG) $(TOLERANCE_STAMP) $(GC_PAYOUTS) $(GC_PAYOUT_ITEMS) $(GC_PAYMENTS) $(BANK) | $(VENV_OK)
 	$(PY) stages/pass3.py --payouts $(GC_PAYOUTS) --payout-items $(GC_PAYOUT_ITEMS) --payments $(GC_PAYMENTS) --bank $(BANK) --from $(FROM) --to $(TO) --config $(CONFIG) --out $@
 
-$(RECONCILIATION_CSV) $(PAYOUTS_CSV) $(SUMMARY) &: stages/report.py $(LIB) $(PASS1) $(PASS2) $(PASS3) | $(VENV_OK)
-	$(PY) stages/report.py --pass1 $(PASS1) --pass2 $(PASS2) --pass3 $(PASS3) --from $(FROM) --to $(TO) --out-dir $(OUT_DIR) > /dev/null
+$(RECONCILIATION_CSV) $(PAYOUTS_CSV) $(SUMMARY) $(HTML_REPORT) $(WORKBOOK) &: stages/report.py $(LIB) $(wildcard stages/recon/templates/*) $(CONFIG) $(PASS1) $(PASS2) $(PASS3) | $(VENV_OK)
+	$(PY) stages/report.py --pass1 $(PASS1) --pass2 $(PASS2) --pass3 $(PASS3) --from $(FROM) --to $(TO) --config $(CONFIG) --out-dir $(OUT_DIR) > /dev/null
 
 # With several jobs, make starts targets in the order it meets them: parse_payouts and
 # parse_shine would take the free jobs before pass 1, the longest stage. Inside `report`
@@ -121,9 +123,10 @@ $(BANK): | $(INVOICES)
 endif
 # The goal of `report`; `@:` keeps it quiet when there is nothing to do.
 .PHONY: report-files
-report-files: $(RECONCILIATION_CSV) $(PAYOUTS_CSV) $(SUMMARY) ; @:
+report-files: $(RECONCILIATION_CSV) $(PAYOUTS_CSV) $(SUMMARY) $(HTML_REPORT) $(WORKBOOK) ; @:
 
 # --- what people type ------------------------------------------------------------------
+.DEFAULT_GOAL := help
 .PHONY: help parse fetch refresh passes report fix check demo test bench clean
 
 help: ## this list
@@ -163,6 +166,7 @@ report: ## reconcile the window and print the report (FROM=… TO=…)
 	$(call need_window)
 	@$(MAKE) --no-print-directory $(parallel) PASS1_FIRST=1 report-files
 	@cat $(SUMMARY)
+	@echo "Report to read: $(HTML_REPORT) (workbook: $(WORKBOOK))"
 
 fix: ## record the proven payments in Dolibarr (asks first; CONFIRM=yes to skip asking)
 	$(call need_window)

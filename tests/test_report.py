@@ -5,10 +5,13 @@ from datetime import date
 import polars as pl
 
 import report
+from recon import figures
 from matching_frames import FROM, SETTINGS, TO, bank, invoices, paid, payments, payouts, payout_items
 from recon.match_invoices import audit_invoices
 from recon.match_payments import match_payments
+from recon.figures import action_rows, compute, money
 from recon.match_payouts import match_payouts
+from recon.summary import summary_text
 
 
 def passes():
@@ -80,7 +83,8 @@ def test_payouts_table_keeps_one_flag_and_the_fee_verdict_in_its_own_column():
 
 
 def test_summary_counts_totals_and_action_lines():
-    text = report.summary_text(*passes(), FROM, TO)
+    p1, p2, p3 = passes()
+    text = summary_text(compute(p1, p2, p3, FROM, TO), action_rows(p1, p2, p3))
     lines = text.splitlines()
     assert lines[0] == "Reconciliation 2026-01-01 .. 2026-02-09"
     table = lines[lines.index(f"{'flag':<26}{'count':>8}{'total EUR':>16}") + 1:]
@@ -101,14 +105,20 @@ def test_summary_counts_totals_and_action_lines():
     assert "  FA2601-0004 100.00 EUR (DURAND Client), 10 days past due" in lines
     actions = text.split("Needs action:")[1]
     assert [line.split(" (")[0] for line in actions.splitlines() if line and line[0] != " "] == [
-        "GC_PAID_DOLIBARR_OPEN", "GC_FAILED", "DOLIBARR_OPEN_NO_GC", "BANK_CREDIT_UNMATCHED"]
+        "GC_PAID_DOLIBARR_OPEN", "GC_FAILED", "DOLIBARR_OPEN_NO_GC", "BANK_CREDIT_UNMATCHED",
+        "Next: make fix FROM=2026-01-01 TO=2026-02-09 shows which of the 1 GC_PAID_DOLIBARR_OPEN "
+        "payment it would record in Dolibarr, and asks before writing."]
     assert "GoCardless fees of the payouts: HT 0.00 EUR + TVA 0.00 EUR = TTC 3.00 EUR " \
         "(no HT/TVA split for 2 payouts)" in lines
 
 
 def test_money_text_is_made_from_integer_cents():
-    assert [report._money(c) for c in (0, 5, -50, 123456789)] == [
+    assert [money(c) for c in (0, 5, -50, 123456789)] == [
         "0.00", "0.05", "-0.50", "1 234 567.89"]
+    assert money(-123456, "fr", unit=True) == "-1\u202f234,56\u00a0€"
+    frame = pl.DataFrame({"c": [0, 5, -50, 99999, 100000, -123456789]})
+    assert frame.select(figures.money_expr(pl.col("c")).alias("c"))["c"].to_list() == [
+        "0.00", "0.05", "-0.50", "999.99", "1 000.00", "-1 234 567.89"]
 
 
 def test_script_writes_the_window_named_files_and_prints_the_summary(tmp_path, capsys):
@@ -122,6 +132,7 @@ def test_script_writes_the_window_named_files_and_prints_the_summary(tmp_path, c
                  "--from", "2026-01-01", "--to", "2026-02-09", "--out-dir", str(out)])
     assert sorted(p.name for p in out.iterdir()) == [
         "payouts_fees_2026-01-01_2026-02-09.csv", "reconciliation_2026-01-01_2026-02-09.csv",
+        "reconciliation_2026-01-01_2026-02-09.xlsx", "report_2026-01-01_2026-02-09.html",
         "summary_2026-01-01_2026-02-09.txt"]
     summary = (out / "summary_2026-01-01_2026-02-09.txt").read_text(encoding="utf-8")
     assert capsys.readouterr().out == summary
