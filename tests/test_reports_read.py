@@ -228,3 +228,41 @@ def test_every_demo_payout_adds_up_and_po_d_is_explained(demo):
                                  "780.00", "100.00", "-4.80", "1281.83")
     summary = (demo / f"summary_{WINDOW}.txt").read_text(encoding="utf-8")
     assert "PO000D7Z66HQGG" not in summary.split("Needs action:")[1]
+
+
+def test_every_payout_of_a_generated_month_adds_up(tmp_path):
+    """bench/generate.py's month (chargebacks and refunds netted three payouts later)."""
+    import sys
+    sys.path.insert(0, str(REPO / "bench"))
+    import generate
+    import parse_gc
+    import parse_payouts
+    import parse_shine
+    import pass3
+    from recon.io import read_parquet
+    from recon.schemas import PASS3
+
+    folder = tmp_path / "month"
+    generate.build(2000, generate.SEED, folder)
+    raw, out = folder / "raw", {n: str(tmp_path / f"{n}.parquet") for n in
+                                ("payments", "payouts", "items", "bank", "pass3")}
+    config = str(REPO / "config.yaml")
+    parse_gc.main(["--input-dir", str(raw / "gocardless"), "--out", out["payments"]])
+    parse_payouts.main(["--input-dir", str(raw / "gocardless"), "--out", out["payouts"],
+                        "--items-out", out["items"]])
+    parse_shine.main(["--input-dir", str(raw / "shine"), "--config", config, "--out", out["bank"]])
+    pass3.main(["--payouts", out["payouts"], "--payout-items", out["items"], "--payments",
+                out["payments"], "--bank", out["bank"], "--from", "2026-01-01", "--to",
+                "2026-01-31", "--config", config, "--out", out["pass3"]])
+    payouts = read_parquet(out["pass3"], PASS3).filter(pl.col("payout_id").is_not_null())
+    assert payouts.height > 100
+    wrong = payouts.filter(
+        pl.col("gross_cents") - pl.col("fees_cents") - pl.col("chargebacks_cents")
+        - pl.col("refunds_cents") - pl.col("fees_refunded_cents") != pl.col("net_cents"))
+    assert wrong.select("payout_id", "fees_flag", "explanation").rows() == []
+    assert payouts["fees_ht_cents"].null_count() == 0
+    assert payouts.filter(pl.col("fees_ht_cents") + pl.col("fees_tva_cents")
+                          != pl.col("fees_cents")).height == 0
+    # Deductions happened, and each such payout is explained, not a mismatch.
+    explained = payouts.filter(pl.col("chargebacks_cents") + pl.col("refunds_cents") > 0)
+    assert explained.height > 0 and set(explained["fees_flag"]) == {"FEES_EXPLAINED"}
