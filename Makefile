@@ -108,8 +108,12 @@ $(PASS2): stages/pass2.py $(LIB) $(CONFIG) $(INVOICES) $(PASS1) | $(VENV_OK)
 $(PASS3): stages/pass3.py $(LIB) $(CONFIG) $(TOLERANCE_STAMP) $(GC_PAYOUTS) $(GC_PAYOUT_ITEMS) $(GC_PAYMENTS) $(BANK) | $(VENV_OK)
 	$(PY) stages/pass3.py --payouts $(GC_PAYOUTS) --payout-items $(GC_PAYOUT_ITEMS) --payments $(GC_PAYMENTS) --bank $(BANK) --from $(FROM) --to $(TO) --config $(CONFIG) --out $@
 
-$(RECONCILIATION_CSV) $(PAYOUTS_CSV) $(SUMMARY) $(HTML_REPORT) $(WORKBOOK) &: stages/report.py $(LIB) $(wildcard stages/recon/templates/*) $(CONFIG) $(PASS1) $(PASS2) $(PASS3) | $(VENV_OK)
-	$(PY) stages/report.py --pass1 $(PASS1) --pass2 $(PASS2) --pass3 $(PASS3) --from $(FROM) --to $(TO) --config $(CONFIG) --out-dir $(OUT_DIR) > /dev/null
+$(RECONCILIATION_CSV) $(PAYOUTS_CSV) $(SUMMARY) &: stages/report.py $(LIB) $(PASS1) $(PASS2) $(PASS3) | $(VENV_OK)
+	$(PY) stages/report.py --pass1 $(PASS1) --pass2 $(PASS2) --pass3 $(PASS3) --from $(FROM) --to $(TO) --out-dir $(OUT_DIR) > /dev/null
+
+# The HTML report and the workbook, from the same figures, beside the CSVs (own core).
+$(HTML_REPORT) $(WORKBOOK) &: stages/documents.py $(LIB) $(wildcard stages/recon/templates/*) $(CONFIG) $(PASS1) $(PASS2) $(PASS3) | $(VENV_OK)
+	$(PY) stages/documents.py --pass1 $(PASS1) --pass2 $(PASS2) --pass3 $(PASS3) --from $(FROM) --to $(TO) --config $(CONFIG) --out-dir $(OUT_DIR)
 
 # With several jobs, make starts targets in the order it meets them: parse_payouts and
 # parse_shine would take the free jobs before pass 1, the longest stage. Inside `report`

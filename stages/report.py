@@ -1,9 +1,8 @@
-"""Report: the reconciliation of a window as CSV files, a terminal summary, an HTML report
-and an Excel workbook.
+"""Report: the reconciliation of a window as two CSV files and a terminal summary.
 
     python stages/report.py --pass1 interim/pass1_<FROM>_<TO>.parquet \
         --pass2 interim/pass2_<FROM>_<TO>.parquet --pass3 interim/pass3_<FROM>_<TO>.parquet \
-        --from FROM --to TO --config config.yaml --out-dir tmp
+        --from FROM --to TO --out-dir tmp
 
 writes, in --out-dir:
 - reconciliation_<FROM>_<TO>.csv: one row per payment verdict (pass 1) or invoice verdict
@@ -12,32 +11,25 @@ writes, in --out-dir:
 - payouts_fees_<FROM>_<TO>.csv: one row per payout (and per unexplained GoCardless-looking
   bank credit), with its bank line, fees (HT, TVA) and deductions; `flag` holds the payout's
   verdict, `fees_flag` the fee verdict;
-- summary_<FROM>_<TO>.txt: the terminal summary (also printed);
-- report_<FROM>_<TO>.html: the report to read (self-contained, charts, links);
-- reconciliation_<FROM>_<TO>.xlsx: the workbook (Synthèse, À traiter, Rapprochement,
-  Versements et frais).
-Every figure comes from recon/figures.py; CSV columns from recon/tables.py.
+- summary_<FROM>_<TO>.txt: the terminal summary (also printed).
+The HTML report and the workbook are stages/documents.py's, from the same figures
+(recon/figures.py); the CSV columns are recon/tables.py's.
 """
 from __future__ import annotations
 
 import argparse
-import json
-import os
 from pathlib import Path
 
 import polars as pl
 
-from recon import config as config_file
 from recon.errors import run
 from recon.figures import LINES_PER_FLAG, action_rows, compute
-from recon.html_report import ReportSettings, write_html
 from recon.io import atomic_path, read_parquet, write_text
 from recon.match_common import parse_window
 from recon.schemas import PASS1, PASS2, PASS3
 from recon.summary import summary_text
 from recon.tables import (PAYOUTS_COLUMNS, RECONCILIATION_COLUMNS,  # noqa: F401 (re-exported)
-                          payouts_table, reconciliation_frame, reconciliation_table)
-from recon.workbook import write_workbook
+                          payouts_table, reconciliation_table)
 
 
 def write_csv(frame: pl.DataFrame, path: Path) -> None:
@@ -52,16 +44,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--pass3", required=True, help="pass-3 Parquet")
     parser.add_argument("--from", dest="date_from", required=True, help="window start, YYYY-MM-DD")
     parser.add_argument("--to", dest="date_to", required=True, help="window end, YYYY-MM-DD")
-    parser.add_argument("--config", help="config.yaml (report: language, links)")
-    parser.add_argument("--out-dir", required=True, help="where the reports go")
+    parser.add_argument("--out-dir", required=True, help="where the CSVs and the summary go")
     return parser.parse_args(argv)
 
 
 def main(argv=None) -> None:
     args = parse_args(argv)
     date_from, date_to = parse_window(args.date_from, args.date_to)
-    settings = ReportSettings.from_config(config_file.load(args.config),
-                                          os.environ.get("DOLIBARR_URL", ""))
     # Pass 1 is read once, for the CSV and the summary, and the CSV is collected then
     # written: at a million rows, streaming it with sink_csv then reading pass 1 again cost
     # about 0.4 s more CPU (mostly system time) and 0.1 GB more memory.
@@ -77,12 +66,6 @@ def main(argv=None) -> None:
     figures = compute(pass1, pass2, pass3, date_from, date_to)
     summary = summary_text(figures, action_rows(pass1, pass2, pass3, LINES_PER_FLAG))
     write_text(summary, out_dir / f"summary_{window}.txt")
-    provenance_path = out_dir / f"provenance_{window}.json"
-    provenance = (json.loads(provenance_path.read_text(encoding="utf-8"))
-                  if provenance_path.exists() else None)
-    write_html(figures, settings, out_dir / f"report_{window}.html", window, provenance)
-    write_workbook(figures, reconciliation_frame(pass1.lazy(), pass2.lazy(), pass3.lazy()),
-                   settings, out_dir / f"reconciliation_{window}.xlsx", window)
     print(summary, end="")
 
 

@@ -132,10 +132,39 @@ def test_script_writes_the_window_named_files_and_prints_the_summary(tmp_path, c
                  "--from", "2026-01-01", "--to", "2026-02-09", "--out-dir", str(out)])
     assert sorted(p.name for p in out.iterdir()) == [
         "payouts_fees_2026-01-01_2026-02-09.csv", "reconciliation_2026-01-01_2026-02-09.csv",
-        "reconciliation_2026-01-01_2026-02-09.xlsx", "report_2026-01-01_2026-02-09.html",
         "summary_2026-01-01_2026-02-09.txt"]
     summary = (out / "summary_2026-01-01_2026-02-09.txt").read_text(encoding="utf-8")
     assert capsys.readouterr().out == summary
     with open(out / "reconciliation_2026-01-01_2026-02-09.csv", newline="", encoding="utf-8") as f:
         rows = list(csv.reader(f))
     assert rows[0] == report.RECONCILIATION_COLUMNS and len(rows) == 6
+
+
+def test_documents_in_english_without_dolibarr_url_and_a_bad_language_refused(tmp_path,
+                                                                               monkeypatch):
+    import documents
+    from recon.errors import InputError
+    p1, p2, p3 = passes()
+    paths = []
+    for name, frame in (("pass1", p1), ("pass2", p2), ("pass3", p3)):
+        paths.append(tmp_path / f"{name}.parquet")
+        frame.write_parquet(paths[-1])
+    config = tmp_path / "config.yaml"
+    config.write_text("report:\n  language: en\n", encoding="utf-8")
+    monkeypatch.delenv("DOLIBARR_URL", raising=False)
+    argv = ["--pass1", str(paths[0]), "--pass2", str(paths[1]), "--pass3", str(paths[2]),
+            "--from", "2026-01-01", "--to", "2026-02-09", "--config", str(config),
+            "--out-dir", str(tmp_path / "out")]
+    documents.main(argv)
+    html = (tmp_path / "out" / "report_2026-01-01_2026-02-09.html").read_text(encoding="utf-8")
+    assert '<html lang="en">' in html and "Key figures" in html
+    assert 'data-key="paid_out_cents" data-cents="14700">147.00 EUR' in html
+    assert "card.php" not in html and "DOLIBARR_URL unknown: invoice refs are not links." in html
+    assert html.count("<svg") == 4
+    config.write_text("report:\n  language: de\n", encoding="utf-8")
+    try:
+        documents.main(argv)
+    except InputError as error:
+        assert str(error).startswith(f"{config}, column 'report.language': unknown report language")
+    else:
+        raise AssertionError("language de accepted")

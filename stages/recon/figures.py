@@ -18,9 +18,11 @@ from recon.match_payments import MULTI
 
 # Rows of each flag the terminal summary lists (the rest: in the CSV files).
 LINES_PER_FLAG = 30
-# Rows of each flag the HTML and the workbook carry; past it, a pointer to the CSV (a
-# million-invoice month must not make a page or a sheet nobody can open).
-ROWS_PER_FLAG = 2000
+# Rows of each flag the workbook carries (the HTML: HTML_ROWS_PER_FLAG of them); past it,
+# a pointer to the CSV (a million-invoice month must not make a page or a sheet nobody can
+# open, nor take a minute to write).
+ROWS_PER_FLAG = 1000
+HTML_ROWS_PER_FLAG = 200
 OUTCOMES = (RECEIVED, PENDING, FAILED, CHARGED_BACK)
 AGE_BUCKETS = ("not yet due", "0-30", "31-60", "61-90", "> 90")
 PAYOUT_IN_BANK = ("PAYOUT_MATCHED", "PAYOUT_AMOUNT_MISMATCH")

@@ -16,7 +16,7 @@ import polars as pl
 
 from recon.charts import all_charts
 from recon.errors import InputError
-from recon.figures import AGE_BUCKETS, ROWS_PER_FLAG, Figures, money
+from recon.figures import AGE_BUCKETS, HTML_ROWS_PER_FLAG, Figures, money
 from recon.flags import ACTIONS, action, meaning
 from recon.io import write_text
 
@@ -32,11 +32,12 @@ class ReportSettings:
     gocardless_url: str = GOCARDLESS_DASHBOARD
 
     @classmethod
-    def from_config(cls, config: dict, dolibarr_url: str = "") -> "ReportSettings":
+    def from_config(cls, config: dict, dolibarr_url: str = "",
+                    path: str = "config.yaml") -> "ReportSettings":
         report = config.get("report") or {}
         language = str(report.get("language", "fr")).strip().lower()
         if language not in LANGUAGES:
-            raise InputError("unknown report language", file="config.yaml",
+            raise InputError("unknown report language", file=path,
                              column="report.language", value=language, expected="fr or en")
         return cls(language=language, dolibarr_url=dolibarr_url.strip().rstrip("/"),
                    gocardless_url=str(report.get("gocardless_dashboard_url")
@@ -82,7 +83,7 @@ def action_groups(figures: Figures) -> list[dict]:
     for flag in ACTIONS:
         if flag not in totals:
             continue
-        rows = figures.actions.filter(pl.col("flag") == flag).to_dicts()
+        rows = figures.actions.filter(pl.col("flag") == flag).head(HTML_ROWS_PER_FLAG).to_dicts()
         count, cents = totals[flag]
         groups.append({"flag": flag, "count": count, "cents": cents, "rows": rows,
                        "more": count - len(rows)})
@@ -103,7 +104,6 @@ def render(figures: Figures, settings: ReportSettings, window: str,
         ages=figures.ages.to_dicts(), age_buckets=AGE_BUCKETS,
         money_in_bank=figures.money_in_bank.to_dicts(),
         charts=all_charts(figures, per_flag, settings.language),
-        rows_per_flag=ROWS_PER_FLAG,
         dolibarr_known=bool(settings.dolibarr_url),
     )
 

@@ -18,7 +18,7 @@ from recon.flags import action, meaning
 from recon.io import atomic_path
 
 SHEETS = ("Synthèse", "À traiter", "Rapprochement", "Versements et frais")
-MAX_ROWS = 50_000
+MAX_ROWS = 10_000
 EURO = '#,##0.00 "€";-#,##0.00 "€"'
 DATE = "dd/mm/yyyy"
 WIDTH_CAP = 60  # characters: an evidence sentence wraps instead of making a 400-wide column
