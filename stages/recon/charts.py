@@ -39,9 +39,12 @@ LABELS = {
 }
 
 
-def svg(chart: alt.TopLevelMixin) -> str:
-    """The chart as an SVG document (no XML prolog: it is inlined in HTML)."""
-    return vl_convert.vegalite_to_svg(chart.to_dict())
+def svg(chart: alt.TopLevelMixin, language: str = "en") -> str:
+    """The chart as an SVG document, numbers and dates in the language's format; the data
+    is inline and no URL may be fetched (allowed_base_urls empty)."""
+    locale = "fr-FR" if language == "fr" else "en-US"
+    return vl_convert.vegalite_to_svg(chart.to_dict(), format_locale=locale,
+                                      time_format_locale=locale, allowed_base_urls=[])
 
 
 def _euros(cents: pl.Expr) -> pl.Expr:
@@ -132,11 +135,11 @@ def all_charts(figures: Figures, per_flag: pl.DataFrame, language: str) -> dict[
     """Each chart's SVG, by name (an empty figure gives no chart: nothing to draw)."""
     charts = {}
     if figures.weekly.height:
-        charts["weekly"] = svg(weekly_chart(figures, language))
+        charts["weekly"] = svg(weekly_chart(figures, language), language)
     if figures.payouts.height:
-        charts["payouts"] = svg(payouts_chart(figures, language))
+        charts["payouts"] = svg(payouts_chart(figures, language), language)
     if figures.ages["count"].sum():
-        charts["ages"] = svg(ages_chart(figures, language))
+        charts["ages"] = svg(ages_chart(figures, language), language)
     if per_flag.height:
-        charts["actions"] = svg(actions_chart(per_flag, language))
+        charts["actions"] = svg(actions_chart(per_flag, language), language)
     return charts
