@@ -16,6 +16,7 @@ import xlsxwriter
 from recon.figures import Figures
 from recon.flags import action, meaning
 from recon.io import atomic_path
+from recon.match_common import fmt
 
 SHEETS = ("Synthèse", "À traiter", "Rapprochement", "Versements et frais")
 MAX_ROWS = 10_000
@@ -127,7 +128,7 @@ def actions_sheet(figures: Figures, language: str, window: str) -> pl.DataFrame:
     total = figures.flag_totals.join(shown, on="flag")
     missing = total.filter(pl.col("count") > pl.col("len"))
     if missing.height:  # some flags were cut: say where the rest is
-        notes = missing.select("flag", evidence=pl.format(
+        notes = missing.select("flag", evidence=fmt(
             "… {} more rows: reconciliation_{}.csv / payouts_fees_{}.csv",
             pl.col("count") - pl.col("len"), pl.lit(window), pl.lit(window)))
         rows = pl.concat([rows, notes], how="diagonal_relaxed")
@@ -160,7 +161,10 @@ def write_workbook(figures: Figures, verdicts: pl.LazyFrame, settings, path: Pat
     language = settings.language
     key_table, flag_table = summary_sheet(figures, language)
     with atomic_path(path) as tmp:
-        with xlsxwriter.Workbook(tmp) as workbook:
+        # Texts are written as texts: no URL or formula guessing (quicker, and a label
+        # starting with "=" stays a label).
+        options = {"strings_to_urls": False, "strings_to_formulas": False}
+        with xlsxwriter.Workbook(tmp, options) as workbook:
             _write(_relabel(key_table, language), workbook, SHEETS[0])
             _write(_relabel(flag_table, language), workbook, SHEETS[0],
                    position=(key_table.height + 3, 0), freeze=False)
