@@ -168,3 +168,27 @@ def test_documents_in_english_without_dolibarr_url_and_a_bad_language_refused(tm
         assert str(error).startswith(f"{config}, column 'report.language': unknown report language")
     else:
         raise AssertionError("language de accepted")
+
+
+def test_a_month_too_big_for_the_workbook_keeps_totals_and_points_to_the_csv(tmp_path,
+                                                                            monkeypatch):
+    import openpyxl
+    from recon import workbook
+    from recon.html_report import ReportSettings
+    from recon.tables import reconciliation_frame
+    p1, p2, p3 = passes()
+    many = pl.concat([p1, p1.filter(pl.col("flag") == "GC_FAILED")])  # two GC_FAILED rows
+    figs = figures.compute(many, p2, p3, FROM, TO)
+    figs.actions = figures.action_rows(many, p2, p3, per_flag=1)  # as ROWS_PER_FLAG would cut
+    monkeypatch.setattr(workbook, "MAX_ROWS", 3)
+    path = tmp_path / "book.xlsx"
+    workbook.write_workbook(figs, reconciliation_frame(many.lazy(), p2.lazy(), p3.lazy()),
+                            ReportSettings(), path, "W")
+    book = openpyxl.load_workbook(path)
+    rows = list(book["Rapprochement"].iter_rows(values_only=True))
+    assert rows[0] == ("Code", "Nombre", "Total", "Note")
+    assert ("GC_FAILED", 2, 200, "6 rows: see reconciliation_W.csv") in rows
+    todo = list(book["À traiter"].iter_rows(values_only=True))
+    failed = [row for row in todo if row[0] == "GC_FAILED"]
+    assert len(failed) == 2 and failed[1][-1] == (
+        "… 1 more rows: reconciliation_W.csv / payouts_fees_W.csv")
