@@ -21,7 +21,7 @@ LINES_PER_FLAG = 30
 # Rows of each flag the workbook carries (the HTML: HTML_ROWS_PER_FLAG of them); past it,
 # a pointer to the CSV (a million-invoice month must not make a page or a sheet nobody can
 # open, nor take a minute to write).
-ROWS_PER_FLAG = 1000
+ROWS_PER_FLAG = 500
 HTML_ROWS_PER_FLAG = 200
 OUTCOMES = (RECEIVED, PENDING, FAILED, CHARGED_BACK)
 AGE_BUCKETS = ("not yet due", "0-30", "31-60", "61-90", "> 90")
@@ -208,6 +208,10 @@ def key_figures(payments: pl.DataFrame, payouts: pl.DataFrame, open_inv: pl.Data
         "fees_tva_cents": payouts["fees_tva_cents"].sum(),
         "fees_cents": payouts["fees_cents"].sum(),
         "fees_unsplit_count": payouts["fees_ht_cents"].null_count(),
+        "gross_cents": payouts["gross_cents"].sum(),
+        "chargebacks_cents": payouts["chargebacks_cents"].sum(),
+        "refunds_cents": payouts["refunds_cents"].sum(),
+        "fees_refunded_cents": payouts["fees_refunded_cents"].sum(),
         "open_cents": open_inv["cents"].sum(),
         "open_count": open_inv.height,
         "action_count": needs["count"].sum(),

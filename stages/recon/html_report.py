@@ -23,6 +23,7 @@ from recon.io import write_text
 TEMPLATES = Path(__file__).parent / "templates"
 LANGUAGES = ("fr", "en")
 GOCARDLESS_DASHBOARD = "https://manage.gocardless.com"
+HTML_PAYOUTS = 200  # rows of the payouts table; its totals are the window's, always
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,9 @@ def render(figures: Figures, settings: ReportSettings, window: str,
     return template.render(
         lang=settings.language, f=figures, key=figures.key, window=window,
         provenance=provenance or {}, groups=groups,
-        totals=figures.flag_totals.to_dicts(), payouts=figures.payouts.to_dicts(),
+        totals=figures.flag_totals.to_dicts(),
+        payouts=figures.payouts.head(HTML_PAYOUTS).to_dicts(),
+        more_payouts=max(0, figures.payouts.height - HTML_PAYOUTS),
         ages=figures.ages.to_dicts(), age_buckets=AGE_BUCKETS,
         money_in_bank=figures.money_in_bank.to_dicts(),
         charts=all_charts(figures, per_flag, settings.language),

@@ -14,7 +14,7 @@ import polars as pl
 import xlsxwriter
 
 from recon.figures import Figures
-from recon.flags import action, meaning
+from recon.flags import ACTIONS, action, meaning
 from recon.io import atomic_path
 from recon.match_common import fmt
 
@@ -147,10 +147,19 @@ def verdicts_sheet(verdicts: pl.LazyFrame, figures: Figures, language: str,
         .drop(cents).collect()
 
 
-def payouts_sheet(figures: Figures) -> pl.DataFrame:
+def payouts_sheet(figures: Figures, window: str) -> pl.DataFrame:
+    """Every payout; past MAX_ROWS, those whose flags need action, then a pointer."""
     money = ("gross", "fees_ht", "fees_tva", "fees", "chargebacks", "refunds",
              "fees_refunded", "net", "bank_amount")
-    return figures.payouts.select(
+    payouts = figures.payouts
+    if payouts.height > MAX_ROWS:
+        payouts = payouts.filter(pl.col("flag").is_in(list(ACTIONS))
+                                 | pl.col("fees_flag").is_in(list(ACTIONS))).head(MAX_ROWS)
+        note = pl.DataFrame({"explanation": [
+            f"{figures.payouts.height - payouts.height} more payouts, all in order: "
+            f"payouts_fees_{window}.csv"]})
+        payouts = pl.concat([payouts, note], how="diagonal_relaxed")
+    return payouts.select(
         "payout_id", "reference", "payout_status", "arrival_date", "bank_date", "flag",
         "fees_flag", *(euros(f"{m}_cents").alias(m) for m in money),
         pl.col("fee_rate").round(4), "explanation")
@@ -172,7 +181,7 @@ def write_workbook(figures: Figures, verdicts: pl.LazyFrame, settings, path: Pat
                    SHEETS[1])
             _write(_relabel(verdicts_sheet(verdicts, figures, language, window), language),
                    workbook, SHEETS[2])
-            sheet = _relabel(payouts_sheet(figures), language)
+            sheet = _relabel(payouts_sheet(figures, window), language)
             _write(sheet, workbook, SHEETS[3])
             workbook.get_worksheet_by_name(SHEETS[3]).set_column(
                 sheet.columns.index(_label("fee_rate", language)),
