@@ -17,6 +17,8 @@ RAW_DIR ?= raw
 INTERIM_DIR ?= interim
 OUT_DIR ?= tmp
 CONFIG ?= config.yaml
+# The user's decisions about lines the rules left open (never written by the pipeline).
+DECISIONS ?= decisions.yaml
 SNAPSHOT_ROOT ?= $(RAW_DIR)/dolibarr
 DOLIBARR_URL ?=
 DOLIBARR_API_KEY ?=
@@ -71,6 +73,7 @@ PAYOUTS_CSV := $(OUT_DIR)/payouts_fees_$(WINDOW).csv
 SUMMARY := $(OUT_DIR)/summary_$(WINDOW).txt
 HTML_REPORT := $(OUT_DIR)/report_$(WINDOW).html
 WORKBOOK := $(OUT_DIR)/reconciliation_$(WINDOW).xlsx
+REVIEW := $(OUT_DIR)/review_$(WINDOW).yaml
 FIX_JOURNAL := $(OUT_DIR)/fix_journal.jsonl
 # Touched by `make fix` after it wrote to Dolibarr: every snapshot is then stale.
 DOLIBARR_WRITTEN := $(OUT_DIR)/dolibarr_written.stamp
@@ -81,6 +84,10 @@ stamp = $(shell mkdir -p $(INTERIM_DIR) && h=$$(printf '%s' '$(2)' | sha256sum |
   { [ "$$(cat $(1) 2>/dev/null)" = "$$h" ] || echo "$$h" > $(1); } && echo $(1))
 SOURCE_STAMP := $(if $(FROM),$(call stamp,$(INTERIM_DIR)/source_$(WINDOW).stamp,$(DOLIBARR_URL)|$(DOLIBARR_SNAPSHOT)))
 TOLERANCE_STAMP := $(if $(FROM),$(call stamp,$(INTERIM_DIR)/tolerances.stamp,$(RECONCILIATION_DATE_TOLERANCE)|$(RECONCILIATION_PAYOUT_TOLERANCE)))
+# decisions.yaml is a prerequisite of the passes when it exists; the stamp also sees
+# it appear, disappear or DECISIONS name another file.
+DECISIONS_STAMP := $(if $(FROM),$(call stamp,$(INTERIM_DIR)/decisions.stamp,$(abspath $(DECISIONS))|$(wildcard $(DECISIONS))))
+DECISIONS_INPUTS := $(DECISIONS_STAMP) $(wildcard $(DECISIONS))
 SNAPSHOT_INPUTS := $(if $(DOLIBARR_SNAPSHOT),$(wildcard $(DOLIBARR_SNAPSHOT)/*.json $(DOLIBARR_SNAPSHOT)/*.jsonl))
 
 need_window = $(if $(and $(FROM),$(TO)),,$(error Set the window: make $@ FROM=YYYY-MM-DD TO=YYYY-MM-DD))
@@ -99,17 +106,17 @@ $(INVOICES): stages/fetch_dolibarr.py $(LIB) $(CONFIG) $(SOURCE_STAMP) $(SNAPSHO
 	$(call need_window)
 	$(PY) stages/fetch_dolibarr.py --from $(FROM) --to $(TO) --config $(CONFIG) --snapshot-dir $(SNAPSHOT_DIR) --out $@
 
-$(PASS1): stages/pass1.py $(LIB) $(CONFIG) $(TOLERANCE_STAMP) $(INVOICES) $(GC_PAYMENTS) | $(VENV_OK)
-	$(PY) stages/pass1.py --invoices $(INVOICES) --payments $(GC_PAYMENTS) --from $(FROM) --to $(TO) --config $(CONFIG) --out $@
+$(PASS1): stages/pass1.py $(LIB) $(CONFIG) $(TOLERANCE_STAMP) $(DECISIONS_INPUTS) $(INVOICES) $(GC_PAYMENTS) | $(VENV_OK)
+	$(PY) stages/pass1.py --invoices $(INVOICES) --payments $(GC_PAYMENTS) --from $(FROM) --to $(TO) --config $(CONFIG) --decisions $(DECISIONS) --out $@
 
-$(PASS2): stages/pass2.py $(LIB) $(CONFIG) $(INVOICES) $(PASS1) | $(VENV_OK)
-	$(PY) stages/pass2.py --invoices $(INVOICES) --pass1 $(PASS1) --from $(FROM) --to $(TO) --config $(CONFIG) --out $@
+$(PASS2): stages/pass2.py $(LIB) $(CONFIG) $(DECISIONS_INPUTS) $(INVOICES) $(PASS1) | $(VENV_OK)
+	$(PY) stages/pass2.py --invoices $(INVOICES) --pass1 $(PASS1) --from $(FROM) --to $(TO) --config $(CONFIG) --decisions $(DECISIONS) --out $@
 
-$(PASS3): stages/pass3.py $(LIB) $(CONFIG) $(TOLERANCE_STAMP) $(GC_PAYOUTS) $(GC_PAYOUT_ITEMS) $(GC_PAYMENTS) $(BANK) | $(VENV_OK)
-	$(PY) stages/pass3.py --payouts $(GC_PAYOUTS) --payout-items $(GC_PAYOUT_ITEMS) --payments $(GC_PAYMENTS) --bank $(BANK) --from $(FROM) --to $(TO) --config $(CONFIG) --out $@
+$(PASS3): stages/pass3.py $(LIB) $(CONFIG) $(TOLERANCE_STAMP) $(DECISIONS_INPUTS) $(GC_PAYOUTS) $(GC_PAYOUT_ITEMS) $(GC_PAYMENTS) $(BANK) | $(VENV_OK)
+	$(PY) stages/pass3.py --payouts $(GC_PAYOUTS) --payout-items $(GC_PAYOUT_ITEMS) --payments $(GC_PAYMENTS) --bank $(BANK) --from $(FROM) --to $(TO) --config $(CONFIG) --decisions $(DECISIONS) --out $@
 
 $(RECONCILIATION_CSV) $(PAYOUTS_CSV) $(SUMMARY) &: stages/report.py $(LIB) $(PASS1) $(PASS2) $(PASS3) | $(VENV_OK)
-	$(PY) stages/report.py --pass1 $(PASS1) --pass2 $(PASS2) --pass3 $(PASS3) --from $(FROM) --to $(TO) --out-dir $(OUT_DIR) > /dev/null
+	$(PY) stages/report.py --pass1 $(PASS1) --pass2 $(PASS2) --pass3 $(PASS3) --from $(FROM) --to $(TO) --decisions $(DECISIONS) --out-dir $(OUT_DIR) > /dev/null
 
 # The HTML report and the workbook, from the same figures, beside the CSVs (own core).
 $(HTML_REPORT) $(WORKBOOK) &: stages/documents.py $(LIB) $(wildcard stages/recon/templates/*) $(CONFIG) $(PASS1) $(PASS2) $(PASS3) | $(VENV_OK)
@@ -129,9 +136,12 @@ endif
 .PHONY: report-files
 report-files: $(RECONCILIATION_CSV) $(PAYOUTS_CSV) $(SUMMARY) $(HTML_REPORT) $(WORKBOOK) ; @:
 
+$(REVIEW): stages/review.py $(LIB) $(PASS1) $(PASS2) $(PASS3) | $(VENV_OK)
+	$(PY) stages/review.py --pass1 $(PASS1) --pass2 $(PASS2) --pass3 $(PASS3) --from $(FROM) --to $(TO) --decisions $(DECISIONS) --out $@
+
 # --- what people type ------------------------------------------------------------------
 .DEFAULT_GOAL := help
-.PHONY: help parse fetch refresh passes report fix check demo test bench clean
+.PHONY: help parse fetch refresh passes report fix check demo test bench clean review
 
 help: ## this list
 	@echo "Targets:"
@@ -143,6 +153,7 @@ help: ## this list
 	@echo "  INTERIM_DIR       Parquet written by the stages ($(INTERIM_DIR))"
 	@echo "  OUT_DIR           reports, CSVs, fix journal ($(OUT_DIR))"
 	@echo "  CONFIG            settings file ($(CONFIG))"
+	@echo "  DECISIONS         your decisions about open lines ($(DECISIONS))"
 	@echo "  DOLIBARR_URL, DOLIBARR_API_KEY   the Dolibarr to read (environment or .env)"
 	@echo "  DOLIBARR_SNAPSHOT folder of a saved snapshot to read instead of the network"
 	@echo "  DOLIBARR_WRITE_API_KEY           key used by 'make fix' (else DOLIBARR_API_KEY)"
@@ -172,6 +183,11 @@ report: ## reconcile the window and print the report (FROM=… TO=…)
 	@cat $(SUMMARY)
 	@echo "Report to read: $(HTML_REPORT) (workbook: $(WORKBOOK))"
 
+review: ## write tmp/review_<FROM>_<TO>.yaml: a decisions.yaml entry for each line needing action
+	$(call need_window)
+	@$(MAKE) --no-print-directory $(parallel) PASS1_FIRST=1 $(REVIEW)
+	@echo "$(REVIEW): uncomment what you decide and copy it into $(DECISIONS)"
+
 fix: ## record the proven payments in Dolibarr (asks first; CONFIRM=yes to skip asking)
 	$(call need_window)
 	@$(MAKE) --no-print-directory $(parallel) $(PASS1)
@@ -183,7 +199,8 @@ check: | $(VENV_OK) ## is Dolibarr reachable, which version, which user, are the
 demo: | $(VENV_OK) ## the whole pipeline on the bundled sample data and a local Dolibarr emulator
 	$(PY) -m emulator --data demo/dolibarr -- \
 	  $(MAKE) --no-print-directory report FROM=2026-01-01 TO=2026-02-09 \
-	    RAW_DIR=demo/raw INTERIM_DIR=interim/demo OUT_DIR=tmp/demo SNAPSHOT_ROOT=tmp/demo/dolibarr
+	    RAW_DIR=demo/raw INTERIM_DIR=interim/demo OUT_DIR=tmp/demo SNAPSHOT_ROOT=tmp/demo/dolibarr \
+	    DECISIONS=demo/decisions.yaml
 
 test: | $(VENV_OK) ## run the test suite
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -22,6 +22,9 @@ from pathlib import Path
 
 import polars as pl
 
+from recon import decisions as decisions_file
+from recon.apply_decisions import left_alone_count
+from recon.decisions import Decisions
 from recon.errors import run
 from recon.figures import LINES_PER_FLAG, action_rows, compute
 from recon.io import atomic_path, read_parquet, write_text
@@ -37,6 +40,16 @@ def write_csv(frame: pl.DataFrame, path: Path) -> None:
         frame.write_csv(tmp)
 
 
+def decisions_lines(decisions: Decisions | None, pass1: pl.DataFrame, pass2: pl.DataFrame,
+                    pass3: pl.DataFrame) -> list[str]:
+    """One line: the decisions of decisions.yaml this window used, and those left alone."""
+    if decisions is None or decisions.count == 0:
+        return []
+    used, alone = left_alone_count(decisions, pass1, pass2, pass3)
+    return [f"Decisions ({decisions.path}): {used} used in this window, {alone} about lines "
+            "not in it (left alone)", ""]
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pass1", required=True, help="pass-1 Parquet")
@@ -44,6 +57,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--pass3", required=True, help="pass-3 Parquet")
     parser.add_argument("--from", dest="date_from", required=True, help="window start, YYYY-MM-DD")
     parser.add_argument("--to", dest="date_to", required=True, help="window end, YYYY-MM-DD")
+    parser.add_argument("--decisions", default=None,
+                        help="decisions.yaml, for the count of decisions used")
     parser.add_argument("--out-dir", required=True, help="where the CSVs and the summary go")
     return parser.parse_args(argv)
 
@@ -64,7 +79,9 @@ def main(argv=None) -> None:
     del table
     write_csv(payouts_table(pass3), out_dir / f"payouts_fees_{window}.csv")
     figures = compute(pass1, pass2, pass3, date_from, date_to)
-    summary = summary_text(figures, action_rows(pass1, pass2, pass3, LINES_PER_FLAG))
+    summary = summary_text(figures, action_rows(pass1, pass2, pass3, LINES_PER_FLAG),
+                           decisions_lines(decisions_file.load(args.decisions),
+                                           pass1, pass2, pass3))
     write_text(summary, out_dir / f"summary_{window}.txt")
     print(summary, end="")
 

@@ -23,7 +23,10 @@ from recon.schemas import SOFT_MATCH_TYPE, STRONG_MATCH_TYPES
 
 FIX_FLAG = "GC_PAID_DOLIBARR_OPEN"
 MULTI_INVOICE = "multi_invoice"
-IS_MULTI = (pl.col("match_type") == MULTI_INVOICE).fill_null(False)
+# A payment+invoice decision over several invoices (decisions.yaml) is split like one.
+IS_MULTI = ((pl.col("match_type") == MULTI_INVOICE)
+            | ((pl.col("match_type") == "decision") & pl.col("related_refs").is_not_null())
+            ).fill_null(False)
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,8 @@ from datetime import date
 
 import polars as pl
 
+from recon.apply_decisions import settle_invoices
+from recon.decisions import DECISION, SETTLED_OUTSIDE, Decisions
 from recon.match_common import days_text, eur, fmt
 from recon.match_payments import AMBIGUOUS, prepare_invoices, ref_key
 from recon.match_payments import INVOICE_INPUT_COLUMNS as MATCHED_COLUMNS
@@ -35,8 +37,8 @@ INVOICE_INPUT_COLUMNS = (*MATCHED_COLUMNS, "close_code")
 
 
 def audit_invoices(invoices: pl.DataFrame, pass1: pl.DataFrame, date_from: date,
-                   date_to: date) -> pl.DataFrame:
-    """The pass-2 rows (schema PASS2)."""
+                   date_to: date, decisions: Decisions | None = None) -> pl.DataFrame:
+    """The pass-2 rows (schema PASS2); invoices `decisions` settle are SETTLED_OUTSIDE."""
     invoices = prepare_invoices(invoices)
     linked = pass1.select("invoice_id").drop_nulls().unique()
     candidates = (
@@ -47,10 +49,12 @@ def audit_invoices(invoices: pl.DataFrame, pass1: pl.DataFrame, date_from: date,
     open_rows = _open_without_gc(invoices, linked, candidates, date_to)
     excluded_rows = _excluded(invoices, date_from, date_to)
     rows = pl.concat([open_rows, excluded_rows], how="diagonal_relaxed")
+    rows = settle_invoices(rows, invoices, linked, decisions, date_to)
     return rows.sort("flag", "invoice_date", "invoice_ref", nulls_last=True).select(
         "flag", "invoice_id", "invoice_ref", "invoice_date", "evidence",
         "days_past_due",
-        match_type=pl.lit("none"),
+        match_type=pl.when(pl.col("flag") == SETTLED_OUTSIDE).then(pl.lit(DECISION))
+        .otherwise(pl.lit("none")),
         invoice_customer_name="customer_name",
         invoice_type="type",
         invoice_status="status",

@@ -45,6 +45,9 @@ from datetime import date
 
 import polars as pl
 
+from recon.apply_decisions import (decided_links, ignored_payments, no_invoice_taken_twice,
+                                    withhold_decided_payments)
+from recon.decisions import IGNORED, Decisions
 from recon.match_common import (CHARGED_BACK, FAILED, PENDING, RECEIVED, Settings, days_text,
                                 empty_to_null, eur, fmt, state_group)
 from recon.names import name_key
@@ -557,7 +560,7 @@ def _judge_unlinked(left: pl.DataFrame, payments: pl.DataFrame, linked_rows: pl.
     )
     df = _beside(pl.concat([judged.drop("gc_payment_id"), unmatched]),
                  payments.select(_PAYMENT_COLUMNS), "row").filter(in_window)
-    failed = pl.col("state") == FAILED
+    failed = (pl.col("state") == FAILED) & (pl.col("flag") != IGNORED)  # a decision holds
     state_text = fmt("payment {} {}", eur(pl.col("amount_cents")), pl.col("status"))
     return df.with_columns(
         flag=pl.when(failed).then(pl.lit(GC_FAILED)).otherwise("flag"),
@@ -569,34 +572,44 @@ def _judge_unlinked(left: pl.DataFrame, payments: pl.DataFrame, linked_rows: pl.
 # --- the pass ----------------------------------------------------------------------------
 
 def match_payments(payments: pl.DataFrame, invoices: pl.DataFrame, settings: Settings,
-                   date_from: date, date_to: date) -> pl.DataFrame:
-    """The pass-1 verdicts (schema PASS1) of the payments charged or created in the window."""
+                   date_from: date, date_to: date,
+                   decisions: Decisions | None = None) -> pl.DataFrame:
+    """The pass-1 verdicts (schema PASS1) of the payments charged or created in the window;
+    `decisions` (decisions.yaml) come before every rule."""
     # The working frames of _verdicts are freed before the sort copies the rows.
-    rows = _to_schema(_verdicts(payments, invoices, settings, date_from, date_to))
+    rows = _to_schema(_verdicts(payments, invoices, settings, date_from, date_to, decisions))
     return rows.sort("charge_date", "gc_payment_id", "invoice_ref", nulls_last=True)
 
 
 def _verdicts(payments: pl.DataFrame, invoices: pl.DataFrame, settings: Settings,
-              date_from: date, date_to: date) -> pl.DataFrame:
+              date_from: date, date_to: date,
+              decisions: Decisions | None = None) -> pl.DataFrame:
     """Every rule, then every verdict of the window (linked rows, then the others)."""
     invoices = prepare_invoices(invoices).with_columns(ref_key=ref_key(pl.col("invoice_ref")))
     payments = prepare_payments(payments, invoices, settings)
+    # Decisions first: the payments they settle are out of every rule's reach.
+    in_window = (pl.col("charge_date").is_between(date_from, date_to)
+                 | pl.col("created_date").is_between(date_from, date_to)).fill_null(False)
+    payments = withhold_decided_payments(payments, decisions)
+    decided = decided_links(decisions, payments, invoices, in_window)
     named = _named_invoices(payments, invoices)
     conflicts = _conflicts(payments)
     # The parsed texts are not read again: freed, like `named` below, to keep the peak low.
     payments = payments.drop("desc_key", "ref_key", "desc_named", "ref_named", "named")
     single_links, single_left = _single_ref_rule(payments, named)
     multi_links, multi_left = _multi_invoice_rule(payments, named, settings)
-    consumed = named.select("invoice_id").drop_nulls().unique()
+    consumed = pl.concat([named.select("invoice_id").drop_nulls(),
+                          decided.select("invoice_id")]).unique()
     del named
     soft_links, soft_left = _soft_rule(payments, invoices, consumed, settings)
-    links = pl.concat([single_links, multi_links, soft_links], how="diagonal_relaxed")
+    links = pl.concat([single_links, multi_links, soft_links, decided.drop("line", "window")],
+                      how="diagonal_relaxed")
     links = _ensure_columns(links, {"related_refs": pl.String, "by_remaining": pl.Boolean,
                                     "rule_evidence": pl.String, "days_apart": pl.Int64})
-    in_window = (pl.col("charge_date").is_between(date_from, date_to)
-                 | pl.col("created_date").is_between(date_from, date_to)).fill_null(False)
+    no_invoice_taken_twice(decided, links, payments, invoices, decisions)
     linked = _judge_links(links, payments, invoices, in_window)
-    left = pl.concat([conflicts, single_left, multi_left, soft_left])
+    left = pl.concat([ignored_payments(decisions, payments), conflicts, single_left,
+                      multi_left, soft_left])
     unlinked = _judge_unlinked(left, payments, links["row"], in_window)
     return pl.concat([linked, unlinked], how="diagonal_relaxed")
 

@@ -45,6 +45,9 @@ from datetime import date, timedelta
 
 import polars as pl
 
+from recon.apply_decisions import (decided_bank_ids, decided_payout_evidence,
+                                    decided_payouts, ignored_bank_lines)
+from recon.decisions import Decisions
 from recon.match_common import (Settings, days_text, empty_to_null, eur, fmt, plural,
                                 signed_eur)
 from recon.schemas import PASS3
@@ -254,19 +257,25 @@ def _decide(pairs: pl.DataFrame, match_type: str) -> pl.DataFrame:
 
 def match_payouts(payouts: pl.DataFrame, items: pl.DataFrame, payments: pl.DataFrame,
                   bank: pl.DataFrame, settings: Settings,
-                  date_from: date, date_to: date) -> pl.DataFrame:
-    """The pass-3 rows (schema PASS3)."""
+                  date_from: date, date_to: date,
+                  decisions: Decisions | None = None) -> pl.DataFrame:
+    """The pass-3 rows (schema PASS3); `decisions` (decisions.yaml) come before every rule."""
     payouts = prepare_payouts(payouts, payments, items)
     credits = bank_credits(bank, settings)
-    strong = _decide(_reference_pairs(payouts, credits), BY_REFERENCE)
-    taken_payouts = strong["payout_id"]
-    taken_lines = strong["candidates"].explode()
+    # Decisions first: the payouts and bank lines they settle are out of the rules' reach.
+    held = decided_payouts(decisions, payouts, credits, bank)
+    set_aside = pl.concat([held["candidates"].explode(), decided_bank_ids(decisions)])
+    strong = _decide(_reference_pairs(
+        payouts.filter(~pl.col("payout_id").is_in(held["payout_id"].implode())),
+        credits.filter(~pl.col("bank_transaction_id").is_in(set_aside.implode()))), BY_REFERENCE)
+    taken_payouts = pl.concat([held["payout_id"], strong["payout_id"]])
+    taken_lines = pl.concat([set_aside, strong["candidates"].explode()])
     fallback = _decide(
         _amount_date_pairs(payouts.filter(~pl.col("payout_id").is_in(taken_payouts.implode())),
                            credits.filter(~pl.col("bank_transaction_id").is_in(taken_lines.implode())),
                            settings.payout_date_tolerance_days),
         BY_AMOUNT_DATE)
-    decided = pl.concat([strong, fallback], how="diagonal_relaxed")
+    decided = pl.concat([held.drop("decision"), strong, fallback], how="diagonal_relaxed")
     last_bank_date = bank["operation_date"].max()
     # Only the payouts that get a row are written up (the texts are most of the work).
     in_scope = (pl.col("created_date") <= date_to).fill_null(True) & (
@@ -275,9 +284,11 @@ def match_payouts(payouts: pl.DataFrame, items: pl.DataFrame, payments: pl.DataF
                                last_bank_date, settings)
     payout_rows = payout_rows.with_columns(
         explanation=_fees_explanation(payout_rows, items, payments, items.height > 0))
-    consumed = decided["candidates"].explode()
+    payout_rows = decided_payout_evidence(payout_rows, held)
+    consumed = pl.concat([decided["candidates"].explode(), decided_bank_ids(decisions)])
     unmatched = _unmatched_credits(credits, consumed, date_from, date_to)
-    rows = pl.concat([payout_rows.sort("created_date", "payout_id"), unmatched],
+    ignored = ignored_bank_lines(decisions, credits, date_from, date_to)
+    rows = pl.concat([payout_rows.sort("created_date", "payout_id"), unmatched, ignored],
                      how="diagonal_relaxed")
     return rows.select(list(PASS3)).cast(PASS3)
 

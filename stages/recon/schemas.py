@@ -107,7 +107,8 @@ INVOICES = {
 
 # match_type values that count as strong evidence (a reference was found); the fix
 # stage records only these unless config allows soft matches.
-STRONG_MATCH_TYPES = ("ref_exact", "ref_in_description", "ref_in_reference", "multi_invoice")
+STRONG_MATCH_TYPES = ("ref_exact", "ref_in_description", "ref_in_reference", "multi_invoice",
+                      "decision")  # decision: a person's payment+invoice entry in decisions.yaml
 SOFT_MATCH_TYPE = "soft"
 
 # pass1 -> interim/pass1_<FROM>_<TO>.parquet: one row per GoCardless payment verdict.
@@ -144,7 +145,7 @@ PASS1 = {
 # about: open ones with no GoCardless payment, and those excluded from matching.
 PASS2 = {
     "flag": Str,  # DOLIBARR_OPEN_NO_GC, EXCLUDED_CREDIT_NOTE, EXCLUDED_DRAFT, EXCLUDED_ABANDONED
-    "match_type": Str,  # always "none"
+    "match_type": Str,  # "none"; "decision" on SETTLED_OUTSIDE rows (decisions.yaml)
     "invoice_id": Int,
     "invoice_ref": Str,
     "invoice_customer_name": Str,
@@ -163,7 +164,7 @@ PASS2 = {
 PASS3 = {
     "flag": Str,  # PAYOUT_MATCHED, PAYOUT_AMOUNT_MISMATCH, PAYOUT_PENDING, PAYOUT_NOT_IN_BANK, AMBIGUOUS, BANK_CREDIT_UNMATCHED
     "fees_flag": Str,  # FEES_EXPLAINED, FEES_MISMATCH, or null when gross - fees = net
-    "match_type": Str,  # reference_in_label, amount_date, none
+    "match_type": Str,  # reference_in_label, amount_date, decision (decisions.yaml), none
     "payout_id": Str,
     "reference": Str,
     "payout_status": Str,

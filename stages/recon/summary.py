@@ -13,9 +13,9 @@ TOTALS_NOTE = ("Totals: payments at their amount (share of a multi-invoice payme
                "gross - net - fees.")
 
 
-def summary_text(figures: Figures, lines: pl.DataFrame) -> str:
-    """Counts and totals per flag, where the money is, the fees, then what needs action
-    (`lines`: action_rows() with LINES_PER_FLAG rows per flag)."""
+def summary_text(figures: Figures, lines: pl.DataFrame, extra: list[str] | None = None) -> str:
+    """Counts and totals per flag, where the money is, the fees, `extra` lines (the
+    decisions used), then what needs action (`lines`: action_rows(), LINES_PER_FLAG a flag)."""
     out = [f"Reconciliation {figures.date_from} .. {figures.date_to}", "",
            f"{'flag':<26}{'count':>8}{'total EUR':>16}"]
     for flag, count, cents in figures.flag_totals.select("flag", "count", "cents").iter_rows():
@@ -25,6 +25,7 @@ def summary_text(figures: Figures, lines: pl.DataFrame) -> str:
              for value, count, cents in figures.money_in_bank.iter_rows()]
     out += [f"Payments whose money reached the bank: {', '.join(parts) or 'none'}", ""]
     out += fee_lines(figures.key)
+    out += extra or []
     out += action_lines(figures.flag_totals, lines)
     out += next_step_lines(figures)
     return "\n".join(out) + "\n"
