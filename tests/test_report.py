@@ -192,3 +192,18 @@ def test_a_month_too_big_for_the_workbook_keeps_totals_and_points_to_the_csv(tmp
     failed = [row for row in todo if row[0] == "GC_FAILED"]
     assert len(failed) == 2 and failed[1][-1] == (
         "… 1 more rows: reconciliation_W.csv / payouts_fees_W.csv")
+
+
+def test_the_page_escapes_what_the_exports_say_and_shows_the_provenance():
+    from recon.html_report import ReportSettings, render
+    p1, p2, p3 = passes()
+    p1 = p1.with_columns(customer_name=pl.lit("<script>alert(1)</script> & Fils"))
+    page = render(figures.compute(p1, p2, p3, FROM, TO),
+                  ReportSettings(dolibarr_url="https://erp.example/dolibarr"), "W",
+                  {"Dolibarr": "snapshot <raw/dolibarr>", "exports": ["a.csv", "b.csv"]})
+    assert "<script>alert(1)" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; Fils" in page
+    assert "snapshot &lt;raw/dolibarr&gt;" in page and "a.csv; b.csv" in page
+    assert 'href="https://erp.example/dolibarr/compta/facture/card.php?id=2">FA2601-0002</a>' in page
+    assert 'href="https://manage.gocardless.com/payouts/PO0002">PO0002</a>' in page
+    assert page.count("<script>") == 1  # the page's own sort/filter script, nothing else

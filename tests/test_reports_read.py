@@ -165,6 +165,17 @@ def test_the_script_sorts_a_table_and_a_screenshot_is_kept(page):
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 50_000
 
 
+def test_it_prints_on_a4_without_the_filter_boxes(page):
+    import base64
+    pdf = base64.b64decode(page.send("Page.printToPDF", preferCSSPageSize=True)["data"])
+    assert pdf.startswith(b"%PDF")
+    # A4 is 595 x 842 points; the print CSS asks for it (@page size: A4).
+    boxes = {tuple(round(float(v)) for v in box.split())
+             for box in re.findall(rb"/MediaBox \[([^\]]*)\]", pdf)}
+    assert boxes == {(0, 0, 595, 842)}
+    assert len(re.findall(rb"/Type\s*/Page\b", pdf)) >= 3
+
+
 # --- the workbook --------------------------------------------------------------------------
 
 def test_the_workbook_reads_back_with_numbers_dates_and_accents(demo):
