@@ -165,7 +165,7 @@ def test_the_script_sorts_a_table_and_a_screenshot_is_kept(page):
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 50_000
 
 
-def test_it_prints_on_a4_without_the_filter_boxes(page):
+def test_it_prints_as_a4_pages(page):
     import base64
     pdf = base64.b64decode(page.send("Page.printToPDF", preferCSSPageSize=True)["data"])
     assert pdf.startswith(b"%PDF")

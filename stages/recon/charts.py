@@ -77,7 +77,8 @@ def payouts_chart(figures: Figures, language: str) -> alt.LayerChart:
     deductions = (pl.col("chargebacks_cents") + pl.col("refunds_cents")
                   + pl.col("fees_refunded_cents")).fill_null(0)
     if payouts.height > MAX_PAYOUT_BARS:
-        key, title = pl.col("arrival_date").dt.truncate("1w").dt.strftime("%d/%m/%Y"), words["arrival"]
+        key = pl.col("arrival_date").dt.truncate("1w").dt.strftime("%d/%m/%Y")
+        title = words["arrival"]
     else:
         key, title = pl.col("reference").fill_null(pl.col("payout_id")), words["payout"]
     per_bar = (

@@ -285,7 +285,8 @@ def action_rows(pass1: pl.DataFrame, pass2: pl.DataFrame, pass3: pl.DataFrame,
         cents=pl.col("deducted_cents") - pl.col("fees_cents"),
         line=fmt("{} {}: {}", pl.col("payout_id"), pl.col("reference"), pl.col("explanation")),
         evidence="explanation")
-    rows = pl.concat([frame.select(ACTION_COLUMNS) for frame in (payments, invoices, payouts, fees)])
+    rows = pl.concat([frame.select(ACTION_COLUMNS)
+                      for frame in (payments, invoices, payouts, fees)])
     order = {flag: i for i, flag in enumerate(ACTIONS)}
     return rows.with_columns(
         rank=pl.col("flag").replace_strict(order, default=len(order), return_dtype=pl.Int64)

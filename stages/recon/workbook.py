@@ -36,7 +36,8 @@ LABELS = {
         "payment_status": "État du paiement", "payment_amount": "Montant du paiement",
         "share": "Part pour la facture", "refunded": "Remboursé", "invoice_total": "Total facture",
         "invoice_remaining": "Reste à payer", "charge_date": "Date de prélèvement",
-        "invoice_date": "Date de facture", "due_date": "Échéance", "days_past_due": "Jours de retard",
+        "invoice_date": "Date de facture", "due_date": "Échéance",
+        "days_past_due": "Jours de retard",
         "customer_name": "Client (GoCardless)", "invoice_customer_name": "Client (Dolibarr)",
         "bank_date": "Date banque", "money_in_bank": "Arrivé en banque",
         "related_payment_ids": "Paiements liés", "reference": "Référence",
@@ -50,7 +51,8 @@ LABELS = {
 }
 KEY_LABELS = {
     "fr": {
-        "collected_cents": "Encaissé par GoCardless", "paid_out_cents": "Versé par GoCardless (net)",
+        "collected_cents": "Encaissé par GoCardless",
+        "paid_out_cents": "Versé par GoCardless (net)",
         "in_bank_cents": "Arrivé à la banque", "fees_ht_cents": "Frais HT",
         "fees_tva_cents": "TVA sur frais", "fees_cents": "Frais TTC",
         "open_cents": "Encore ouvert dans Dolibarr", "action_cents": "À traiter (montant)",
@@ -97,7 +99,8 @@ def _write(frame: pl.DataFrame, workbook: xlsxwriter.Workbook, sheet: str,
     frame.write_excel(
         workbook=workbook, worksheet=sheet, position=position,
         column_formats=_money_columns(frame), dtype_formats={pl.Date: DATE},
-        column_widths=widths, autofilter=True, freeze_panes=(position[0] + 1, 0) if freeze else None,
+        column_widths=widths, autofilter=True,
+        freeze_panes=(position[0] + 1, 0) if freeze else None,
         include_header=True, table_style=None, header_format={"bold": True, "bg_color": "#F2F2F2"},
     )
 
