@@ -52,7 +52,8 @@ GC_DIR := $(RAW_DIR)/gocardless
 SHINE_DIR := $(RAW_DIR)/shine
 # The folders are prerequisites too, so adding or removing an export reruns the parser.
 GC_INPUTS := $(wildcard $(GC_DIR) $(GC_DIR)/*.csv $(GC_DIR)/*.CSV)
-SHINE_INPUTS := $(wildcard $(SHINE_DIR) $(SHINE_DIR)/*.csv $(SHINE_DIR)/*.CSV)
+SHINE_INPUTS := $(wildcard $(SHINE_DIR) $(SHINE_DIR)/*.csv $(SHINE_DIR)/*.CSV \
+  $(SHINE_DIR)/*.ofx $(SHINE_DIR)/*.OFX $(SHINE_DIR)/*.qfx $(SHINE_DIR)/*.QFX $(SHINE_DIR)/*.xml $(SHINE_DIR)/*.XML)
 
 GC_PAYMENTS := $(INTERIM_DIR)/gc_payments.parquet
 GC_PAYOUTS := $(INTERIM_DIR)/gc_payouts.parquet
@@ -109,8 +110,8 @@ $(INVOICES): stages/fetch_dolibarr.py $(LIB) $(CONFIG) $(SOURCE_STAMP) $(SNAPSHO
 $(PASS1): stages/pass1.py $(LIB) $(CONFIG) $(TOLERANCE_STAMP) $(DECISIONS_INPUTS) $(INVOICES) $(GC_PAYMENTS) | $(VENV_OK)
 	$(PY) stages/pass1.py --invoices $(INVOICES) --payments $(GC_PAYMENTS) --from $(FROM) --to $(TO) --config $(CONFIG) --decisions $(DECISIONS) --out $@
 
-$(PASS2): stages/pass2.py $(LIB) $(CONFIG) $(DECISIONS_INPUTS) $(INVOICES) $(PASS1) | $(VENV_OK)
-	$(PY) stages/pass2.py --invoices $(INVOICES) --pass1 $(PASS1) --from $(FROM) --to $(TO) --config $(CONFIG) --decisions $(DECISIONS) --out $@
+$(PASS2): stages/pass2.py $(LIB) $(CONFIG) $(DECISIONS_INPUTS) $(INVOICES) $(PASS1) $(BANK) $(PASS3) | $(VENV_OK)
+	$(PY) stages/pass2.py --invoices $(INVOICES) --pass1 $(PASS1) --bank $(BANK) --pass3 $(PASS3) --from $(FROM) --to $(TO) --config $(CONFIG) --decisions $(DECISIONS) --out $@
 
 $(PASS3): stages/pass3.py $(LIB) $(CONFIG) $(TOLERANCE_STAMP) $(DECISIONS_INPUTS) $(GC_PAYOUTS) $(GC_PAYOUT_ITEMS) $(GC_PAYMENTS) $(BANK) | $(VENV_OK)
 	$(PY) stages/pass3.py --payouts $(GC_PAYOUTS) --payout-items $(GC_PAYOUT_ITEMS) --payments $(GC_PAYMENTS) --bank $(BANK) --from $(FROM) --to $(TO) --config $(CONFIG) --decisions $(DECISIONS) --out $@

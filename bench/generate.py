@@ -438,6 +438,7 @@ def plan_payments(draws: Draws, invoices: pl.DataFrame, count: int) -> tuple[pl.
         unmatched_payments(draws, unmatched, int(info["socid"].max())),
     ]
     payments = pl.concat([p.select(list(PLANNED)).cast(PLANNED) for p in parts], how="vertical")
+    invoices = invoices.with_columns(by_gocardless=pl.col("invoice_id").is_in(ids[:cut[3] + 2 * multis].implode()))
     return payments, invoices
 
 
@@ -668,12 +669,16 @@ GC_LABELS = [  # how a payout credit reads in the bank; the last one has lost it
 ]
 
 
-def make_bank(draws: Draws, payouts: pl.DataFrame, customers: pl.DataFrame, count: int) -> pl.DataFrame:
-    """`count` bank lines: the payouts that arrived, a few stray GoCardless credits, everyday lines."""
+def make_bank(draws: Draws, payouts: pl.DataFrame, customers: pl.DataFrame, count: int,
+              transfers: pl.DataFrame) -> pl.DataFrame:
+    """`count` bank lines: the payouts that arrived, a few stray GoCardless credits, the
+    customers' transfers paying invoices, everyday lines."""
     credits = payout_credits(draws, payouts)
     strays = stray_gocardless_credits(draws, max(1, payouts.height // 1000))
-    everyday = everyday_lines(draws, count - credits.height - strays.height, customers)
-    lines = pl.concat([credits, strays, everyday]).with_columns(tiebreak=draws.permutation(count))
+    everyday = everyday_lines(draws, count - credits.height - strays.height - transfers.height,
+                              customers)
+    lines = pl.concat([credits, strays, transfers, everyday]).with_columns(
+        tiebreak=draws.permutation(count))
     lines = lines.sort("operation_day", "tiebreak").with_row_index("row")
     running = pl.col("amount_cents").cum_sum()
     opening = 5_000_00 - min(0, int(lines.select(running.min()).item()))
@@ -698,6 +703,47 @@ def payout_credits(draws: Draws, payouts: pl.DataFrame) -> pl.DataFrame:
             amount_cents="amount_cents",
             label=template.str.replace("{ref}", pl.col("reference"), literal=True),
             counterparty=gather([c for _, c, _ in GC_LABELS], pl.col("style")),
+        )
+    )
+
+
+TRANSFER_LABELS = [  # how a customer's transfer paying an invoice reads in the bank
+    "Virement de {client} - Creditor Name SEPA : " + COMPANY + " - De: {client} - {ref}",
+    "Virement de {client} - Facture {ref}",
+    "VIR SEPA {client} REF {ref} REGLEMENT",
+    "Virement de {client} - règlement facture",  # no ref: the soft rule
+]
+
+
+def customer_transfers(draws: Draws, invoices: pl.DataFrame, customers: pl.DataFrame) -> pl.DataFrame:
+    """Invoices no GoCardless payment is for, paid by the customer's own transfer.
+
+    Of them, 45 % by a transfer naming the invoice, 5 % by one naming it for half the
+    amount, 20 % by one naming nothing (amount and customer only: the soft rule), the rest
+    not at all. The transfer comes 0-40 days after the invoice, so some arrive after the
+    window or after the export; Dolibarr shows the invoice as before (mostly still open).
+    """
+    unplanned = invoices.filter((pl.col("kind") == "standard") & ~pl.col("by_gocardless"))
+    n = unplanned.height
+    how = draws.pick(n, [("ref", 45), ("partial", 5), ("soft", 20), ("none", 30)])
+    style = draws.ints(n, 0, len(TRANSFER_LABELS) - 2)
+    lag = draws.ints(n, 0, 40)
+    client = pl.lit(customers["dolibarr_name"].str.to_uppercase()).gather(pl.col("socid") - 1)
+    owed = pl.when(pl.col("remaining_cents") > 0).then("remaining_cents").otherwise("total_cents")
+    template = gather(TRANSFER_LABELS, pl.when(pl.col("how") == "soft")
+                      .then(len(TRANSFER_LABELS) - 1).otherwise(pl.col("style")))
+    day = pl.min_horizontal(pl.col("day") + pl.col("lag"), pl.lit(days(EXPORT_DATE) - 1))
+    return (
+        unplanned.with_columns(how=how, style=style, lag=lag)
+        .filter(pl.col("how") != "none")
+        .select(
+            operation_day=day, value_day=day, transaction_type=pl.lit("Virement"),
+            personal=pl.lit(False),
+            amount_cents=pl.when(pl.col("how") == "partial").then(owed // 2).otherwise(owed),
+            label=template.str.replace_all("{client}", client, literal=True)
+            .str.replace("{ref}", pl.col("ref"), literal=True),
+            counterparty=client,
+            how="how",
         )
     )
 
@@ -960,7 +1006,8 @@ def generate(count: int, seed: int, folder: Path) -> dict:
         .group_by("invoice_id").agg(plan=pl.col("plan").first(), last_status=pl.col("status").last())
     )
     invoices = dolibarr_state(draws, invoices, outcome)
-    bank = make_bank(draws, payouts, customers, count)
+    transfers = customer_transfers(draws, invoices, customers)
+    bank = make_bank(draws, payouts, customers, count, transfers.drop("how"))
 
     gocardless, shine = folder / "raw" / "gocardless", folder / "raw" / "shine"
     gocardless.mkdir(parents=True)
@@ -971,10 +1018,10 @@ def generate(count: int, seed: int, folder: Path) -> dict:
     last_bank_day = EXPORT_DATE - timedelta(days=1)
     write_shine(bank, shine / f"BQ_{FIRST_INVOICE_DATE.isoformat()}_{last_bank_day.isoformat()}.csv")
     write_snapshot(invoices, customers, folder / "dolibarr")
-    return manifest(count, seed, invoices, customers, payments, payouts, items, bank)
+    return manifest(count, seed, invoices, customers, payments, payouts, items, bank, transfers)
 
 
-def manifest(count, seed, invoices, customers, payments, payouts, items, bank) -> dict:
+def manifest(count, seed, invoices, customers, payments, payouts, items, bank, transfers) -> dict:
     tally = lambda frame, column: dict(sorted(frame[column].value_counts().iter_rows()))  # noqa: E731
     return {
         "invoices_requested": count,
@@ -993,6 +1040,7 @@ def manifest(count, seed, invoices, customers, payments, payouts, items, bank) -
         "payment_plans": tally(payments, "plan"),
         "payment_statuses": tally(payments, "status"),
         "payout_statuses": tally(payouts, "status"),
+        "customer_transfers": tally(transfers, "how"),
         "gocardless_bank_credits": bank.filter(pl.col("counterparty").str.to_lowercase().str.contains("gocardless")).height,
     }
 

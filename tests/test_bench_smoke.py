@@ -93,9 +93,16 @@ def test_each_payout_nets_its_breakdown(month):
     assert (joined["net"] == joined["net_amount"]).all(ignore_nulls=False)  # none missing
 
 
-def test_smoke_run_goes_through_every_stage(tmp_path):
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory) -> tuple[subprocess.CompletedProcess, Path]:
+    """bench/run.py --smoke, once for the tests that read what it wrote."""
+    tmp_path = tmp_path_factory.mktemp("smoke")
     command = [sys.executable, str(ROOT / "bench" / "run.py"), "--smoke", "--out", str(tmp_path), "--keep"]
-    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+    return subprocess.run(command, capture_output=True, text=True, cwd=ROOT), tmp_path
+
+
+def test_smoke_run_goes_through_every_stage(smoke_run):
+    done, tmp_path = smoke_run
     assert done.returncode == 0, done.stdout + done.stderr
     results = json.loads((tmp_path / "run" / f"{SMOKE}-{generate.SEED}" / "results.json").read_text())
     assert [s["stage"] for s in results["stages"]] == STAGES
@@ -109,3 +116,23 @@ def test_smoke_run_goes_through_every_stage(tmp_path):
     assert rows["gc_payout_items.parquet"] == manifest["payout_items"]
     assert "make report" in done.stdout
     assert results["make_exit_status"] == 0 and results["total_seconds"] > 0
+
+
+def test_smoke_month_invoices_paid_by_a_transfer_naming_them(smoke_run):
+    """Every invoice pass 2 reports that a bank line of the window names (only the
+    generator's customer transfers name invoices) is PAID_BY_TRANSFER, by its ref."""
+    done, tmp_path = smoke_run
+    assert done.returncode == 0, done.stdout + done.stderr
+    interim = tmp_path / "run" / f"{SMOKE}-{generate.SEED}" / "interim"
+    window = f"{generate.WINDOW_FROM}_{generate.WINDOW_TO}"
+    pass2 = pl.read_parquet(interim / f"pass2_{window}.parquet")
+    named = (pl.read_parquet(interim / "bank.parquet")
+             .filter(pl.col("operation_date") <= generate.WINDOW_TO)
+             .select(invoice_ref=pl.col("label").str.extract(r"\b(FA\d{4}-\d{4,})\b"))
+             .drop_nulls())
+    reported = pass2.join(named, on="invoice_ref", how="semi")
+    assert reported.height > 10
+    assert reported.select("flag", "match_type").unique().rows() == [
+        ("PAID_BY_TRANSFER", "ref_in_label")]
+    assert pass2.filter(pl.col("match_type") == "soft")["flag"].to_list().count(
+        "PAID_BY_TRANSFER") > 0

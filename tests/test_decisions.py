@@ -388,6 +388,7 @@ def test_a_pass_given_a_bad_decisions_file_exits_non_zero_with_the_line(tmp_path
     bad.write_text("- payment: PM1\n  ignore: x\n- payment: PM1\n  ignore: y\n")
     done = subprocess.run(
         [sys.executable, str(ROOT / "stages" / "pass2.py"), "--invoices", "x", "--pass1", "y",
+         "--bank", "z", "--pass3", "w",
          "--from", "2026-01-01", "--to", "2026-01-31", "--decisions", str(bad),
          "--out", str(tmp_path / "out.parquet")], capture_output=True, text=True)
     assert done.returncode == 2
@@ -412,3 +413,23 @@ def test_a_payment_decided_over_several_invoices_is_planned_like_a_multi_invoice
 def test_the_decision_flags_are_in_the_registry_and_need_no_action():
     assert {"IGNORED", "SETTLED_OUTSIDE"} <= set(FLAGS)
     assert not {"IGNORED", "SETTLED_OUTSIDE"} & set(ACTIONS)
+
+
+def test_the_review_leaves_an_invoice_paid_by_transfer_to_make_fix():
+    from recon.schemas import PASS2
+    row = {"match_type": "ref_in_label", "invoice_ref": "FA2601-0001",
+           "invoice_remaining_cents": 6600, "invoice_customer_name": "Colin & Fils",
+           "invoice_due_date": date(2026, 1, 31), "evidence": "bank line names it"}
+    pass2 = pl.DataFrame([{**row, "flag": "PAID_BY_TRANSFER"},
+                          {**row, "flag": "DOLIBARR_OPEN_NO_GC", "match_type": "none",
+                           "invoice_ref": "FA2601-0002"}],
+                         schema={k: PASS2[k] for k in ("flag", *row)})
+    empty = pl.DataFrame(schema={"flag": pl.String, "match_type": pl.String,
+                                 "share_cents": pl.Int64, "fees_flag": pl.String,
+                                 "net_cents": pl.Int64, "bank_amount_cents": pl.Int64,
+                                 "payout_id": pl.String, "bank_transaction_id": pl.String})
+    text = review_text(empty, pass2, empty, FROM, TO)
+    transfer = text[text.index("# PAID_BY_TRANSFER invoice FA2601-0001"):].split("\n\n")[0]
+    assert transfer.splitlines()[2:] == [
+        "# `make fix` records it (with fix.allow_transfers: true): nothing to decide"]
+    assert "# - invoice: FA2601-0002\n#   settled:" in text

@@ -7,7 +7,8 @@ from test_pipeline_e2e import REPO, WINDOW, make, read_csv
 
 # The four open lines of the demo a person settles (GROUND_TRUTH: P13 is AMBIGUOUS between
 # FA2601-0011 and FA2601-0012, P05 has no invoice, the 37.15 credit is explained by no
-# payout, FA2601-0022 is open with no GoCardless payment).
+# payout, FA2601-0022 is open with no GoCardless payment; the demo's bank has a transfer
+# naming it, so it is PAID_BY_TRANSFER until a person's decision, the strongest rule).
 FOUR = """\
 - payment: PM000132YX8FW3
   invoice: FA2601-0012
@@ -58,8 +59,8 @@ def test_four_decisions_leave_needs_action_and_change_nothing_else(workdir, doli
     gone = sorted((r[0], r[2], r[3]) for r in set(before) - set(after))
     came = {(r[0], r[1], r[2], r[3]): r[-1] for r in set(after) - set(before)}
     assert gone == [("AMBIGUOUS", "FA2601-0011;FA2601-0012", "PM000132YX8FW3"),
-                    ("DOLIBARR_OPEN_NO_GC", "FA2601-0022", ""),
-                    ("GC_UNMATCHED", "", "PM0000591XP4DD")]
+                    ("GC_UNMATCHED", "", "PM0000591XP4DD"),
+                    ("PAID_BY_TRANSFER", "FA2601-0022", "")]
     assert set(came) == {
         # P13 decided: a fix candidate like any link to an open invoice, so its other
         # candidate is again an open invoice that no payment explains (match_invoices.py).

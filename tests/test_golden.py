@@ -5,8 +5,8 @@ Inputs, all copies kept in the repository: the sample exports of tests/data/form
 shine.csv) and the demo Dolibarr snapshot in tests/data/golden/ (invoices.json,
 thirdparties.json, copied from demo/dolibarr/: GROUND_TRUTH's "Intended Dolibarr state").
 The real stages run in order, through their command-line entry points: parse_gc,
-parse_payouts, parse_shine, fetch_dolibarr (offline, DOLIBARR_SNAPSHOT), pass1, pass2,
-pass3, report, for FROM=2026-01-01 TO=2026-02-09. Every expected verdict of the pass-1,
+parse_payouts, parse_shine, fetch_dolibarr (offline, DOLIBARR_SNAPSHOT), pass1, pass3,
+pass2, report, for FROM=2026-01-01 TO=2026-02-09. Every expected verdict of the pass-1,
 pass-2 and pass-3 tables is asserted, with exact cents.
 
 One deliberate difference with GROUND_TRUTH: P15 ("FA2601-0014, FA2601-0015", 125.00 =
@@ -118,11 +118,12 @@ def chain(tmp_path_factory):
                              str(root / "unused"), "--out", out["invoices"]])
         pass1.main(["--invoices", out["invoices"], "--payments", out["payments"], *WINDOW,
                     "--config", CONFIG, "--out", out["pass1"]])
-        pass2.main(["--invoices", out["invoices"], "--pass1", out["pass1"], *WINDOW,
-                    "--config", CONFIG, "--out", out["pass2"]])
         pass3.main(["--payouts", out["payouts"], "--payout-items", out["items"],
                     "--payments", out["payments"], "--bank", out["bank"],
                     *WINDOW, "--config", CONFIG, "--out", out["pass3"]])
+        pass2.main(["--invoices", out["invoices"], "--pass1", out["pass1"], "--bank",
+                    out["bank"], "--pass3", out["pass3"], *WINDOW, "--config", CONFIG,
+                    "--out", out["pass2"]])
         report.main(["--pass1", out["pass1"], "--pass2", out["pass2"], "--pass3", out["pass3"],
                      *WINDOW, "--out-dir", str(root / "tmp")])
     return root

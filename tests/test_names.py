@@ -37,3 +37,30 @@ def test_other_scripts_decomposed_accents_null_and_empty():
 def test_ascii_fold_matches_unidecode_for_latin_letters():
     frame = pl.DataFrame({"name": ["Élodie Œuvre Ø Łódź ß"]})
     assert frame.select(ascii_fold(pl.col("name"))).item() == "Elodie OEuvre O Lodz ss"
+
+
+FOLD = (("&", "et", "and"),)
+
+
+def folded(*names):
+    frame = pl.DataFrame({"name": list(names)}, schema={"name": pl.String})
+    return frame.select(name_key(pl.col("name"), LEGAL, FOLD)).to_series().to_list()
+
+
+@pytest.mark.parametrize("one, other, key", [
+    ("Colin & Fils", "COLIN ET FILS SARL", "colin et fils"),
+    ("Dupont et Associés", "Dupont & Associes", "associes dupont et"),
+    ("Colin and Fils", "Colin&Fils", "colin et fils"),
+])
+def test_and_et_ampersand_compare_equal(one, other, key):
+    assert folded(one, other) == [key, key]
+
+
+def test_folding_and_keeps_different_names_different():
+    # "and" inside a word stays; a missing "&" is still a difference; other names differ.
+    assert folded("Anderson & Fils", "Colin Fils", "Colin & Filles", "Durand & Associés") == [
+        "anderson et fils", "colin fils", "colin et filles", "associes durand et"]
+
+
+def test_no_equivalents_keeps_the_old_key():
+    assert keys("Colin & Fils", "Colin et Fils") == ["colin fils", "colin et fils"]

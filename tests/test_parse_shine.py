@@ -55,8 +55,9 @@ def test_every_line_to_the_cent(formats, tmp_path):
         "bank_transaction_id": "51822d25-9d93-4632-8347-44e65c4c6f8d",
         "operation_date": dt.date(2026, 1, 2), "value_date": dt.date(2026, 1, 2), "iban": IBAN,
         "transaction_type": "Virement", "personal": False, "amount_cents": -948,
-        "balance_cents": 840289, "label": "Abonnement Shine - 2 janvier", "counterparty": "Shine",
-        "comment": None, "source_file": "BQ_2026-01-01_2026-02-01.csv", "source_line": 2}
+        "currency": "EUR", "balance_cents": 840289, "label": "Abonnement Shine - 2 janvier", "counterparty": "Shine",
+        "comment": None, "source_format": "shine", "source_file": "BQ_2026-01-01_2026-02-01.csv",
+        "source_line": 2}
     ovh = bank.row(3, named=True)
     assert (ovh["operation_date"], ovh["value_date"]) == (dt.date(2026, 1, 7), dt.date(2026, 1, 8))
     assert bank["personal"].to_list() == [i == 7 for i in range(19)]
@@ -135,7 +136,7 @@ def test_no_export_gives_an_empty_table(tmp_path, capsys):
     out = tmp_path / "bank.parquet"
     parse_shine.main(["--input-dir", str(shine), "--out", str(out)])
     assert pl.read_parquet(out).schema == pl.Schema(BANK) and pl.read_parquet(out).height == 0
-    assert "no Shine export found" in capsys.readouterr().err
+    assert "no bank export found" in capsys.readouterr().err
 
 
 def test_a_gocardless_export_in_the_shine_folder_is_refused(formats, tmp_path):

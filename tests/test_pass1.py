@@ -7,6 +7,7 @@ import pytest
 
 import pass1
 from matching_frames import FROM, SETTINGS, TO, by_payment, invoices, paid, payments
+from recon.errors import InputError
 from recon.fixplan import plan_payments
 from recon.io import read_parquet
 from recon.match_common import settings_from_config
@@ -303,6 +304,25 @@ def test_soft_match_on_amount_name_key_and_date_when_unique():
     assert len(plan_payments(pl.DataFrame([row], schema=PASS1), allow_soft=True).payments) == 1
 
 
+@pytest.mark.parametrize("gocardless, dolibarr", [
+    ("Colin & Fils", "COLIN ET FILS SARL"), ("Dupont et Associés", "Dupont & Associes")])
+def test_soft_match_folds_and_et_ampersand(gocardless, dolibarr):
+    row = one(payments({"customer_name": gocardless}), invoices({"customer_name": dolibarr}))
+    assert (row["flag"], row["match_type"]) == ("GC_PAID_DOLIBARR_OPEN", "soft")
+
+
+def test_soft_match_never_links_names_that_truly_differ():
+    row = one(payments({"customer_name": "Colin & Filles"}),
+              invoices({"customer_name": "COLIN ET FILS SARL"}))
+    assert (row["flag"], row["match_type"]) == ("GC_UNMATCHED", "none")
+
+
+@pytest.mark.parametrize("groups", ["et", [["&"]], [["&", "+"]], [["et", "e t"]], [["&", 3]]])
+def test_bad_name_equivalents_are_refused(groups):
+    with pytest.raises(InputError, match="matching.name_equivalents"):
+        settings_from_config({"matching": {"name_equivalents": groups}})
+
+
 def test_soft_match_can_use_the_due_date():
     row = one(payments({"charge_date": date(2026, 2, 12)}),
               invoices({"invoice_date": date(2026, 1, 1), "due_date": date(2026, 2, 10)}))
@@ -390,6 +410,7 @@ def test_settings_are_read_from_config_with_the_environment_override(monkeypatch
     settings = settings_from_config(config.load())
     assert settings.date_tolerance_days == 2
     assert "eurl" in settings.legal_forms and settings.max_invoices_per_payment == 4
+    assert settings.name_equivalents == (("&", "et", "and"),)
 
 
 def test_script_writes_the_contract(tmp_path):

@@ -4,7 +4,7 @@ from datetime import date
 import polars as pl
 
 import pass2
-from matching_frames import FROM, SETTINGS, TO, invoices, paid, payments
+from matching_frames import FROM, SETTINGS, TO, bank, invoices, paid, payments
 from recon.io import read_parquet
 from recon.match_invoices import audit_invoices
 from recon.match_payments import match_payments
@@ -66,10 +66,15 @@ def test_credit_notes_drafts_and_abandoned_of_the_window_are_counted_apart():
 
 
 def test_script(tmp_path):
-    invs, p1, out = (tmp_path / n for n in ("invoices.parquet", "pass1.parquet", "pass2.parquet"))
+    invs, p1, lines, p3, out = (tmp_path / f"{n}.parquet"
+                                for n in ("invoices", "pass1", "bank", "pass3", "pass2"))
     frame = invoices({})
     frame.write_parquet(invs)
     match_payments(payments().clear(), frame, SETTINGS, FROM, TO).write_parquet(p1)
-    pass2.main(["--invoices", str(invs), "--pass1", str(p1), "--from", "2026-01-01",
-                "--to", "2026-02-09", "--out", str(out)])
+    bank().clear().write_parquet(lines)
+    pl.DataFrame({"bank_transaction_id": []}, schema={"bank_transaction_id": pl.String}
+                 ).write_parquet(p3)
+    pass2.main(["--invoices", str(invs), "--pass1", str(p1), "--bank", str(lines),
+                "--pass3", str(p3), "--from", "2026-01-01", "--to", "2026-02-09",
+                "--out", str(out)])
     assert read_parquet(out, PASS2)["flag"].to_list() == ["DOLIBARR_OPEN_NO_GC"]

@@ -76,6 +76,11 @@ def test_report_then_nothing_to_rebuild_then_a_new_window(workdir, dolibarr):
     outputs = [out / f"reconciliation_{WINDOW}.csv", out / f"payouts_fees_{WINDOW}.csv"]
     payouts = {r["payout_id"]: r for r in read_csv(outputs[1]) if r["payout_id"]}
     assert payouts["PO000AFYT4CF04"]["bank_transaction_id"].startswith("02c066fe")
+    # The demo's bank (unlike tests/data/formats) has BOULANGERIE LEFEVRE paying
+    # FA2601-0022 by a transfer naming it, on 2026-02-03.
+    transfers = [(r["invoice_ref"], r["share_eur"], r["bank_transaction_id"][:8])
+                 for r in read_csv(outputs[0]) if r["flag"] == "PAID_BY_TRANSFER"]
+    assert transfers == [("FA2601-0022", "66.00", "3e0c5f7a")]
 
     # A second identical call rebuilds nothing and does not call Dolibarr again.
     assert make(workdir, dolibarr, "-q", *map(str, outputs), check=False).returncode == 0

@@ -17,6 +17,7 @@ WINDOW = "2026-01-01_2026-02-09"
 OUT = REPO / "tmp" / "demo"
 RECEIVED = ("confirmed", "paid_out")
 IN_BANK = ("PAYOUT_MATCHED", "PAYOUT_AMOUNT_MISMATCH")
+PASS2_OPEN = ("DOLIBARR_OPEN_NO_GC", "PAID_BY_TRANSFER", "AMBIGUOUS")
 OPEN_EXCLUDED = ("EXCLUDED_CREDIT_NOTE", "EXCLUDED_DRAFT", "EXCLUDED_ABANDONED",
                  "EXCLUDED_OTHER", "AMBIGUOUS", "GC_UNMATCHED")
 
@@ -44,7 +45,10 @@ def csv_totals(out: Path) -> dict[str, int]:
     pay = pl.read_csv(out / f"payouts_fees_{WINDOW}.csv", infer_schema=False)
     payments = rec.filter(pl.col("row_kind") == "payment").unique("gc_payment_id")
     payouts = pay.filter(pl.col("payout_id").is_not_null())
-    open_inv = (rec.filter(~pl.col("flag").is_in(OPEN_EXCLUDED + ("MATCHED",))
+    payment_rows = pl.col("row_kind") == "payment"
+    open_inv = (rec.filter(pl.when(payment_rows)
+                           .then(~pl.col("flag").is_in(OPEN_EXCLUDED + ("MATCHED",)))
+                           .otherwise(pl.col("flag").is_in(PASS2_OPEN))
                            & (cents("invoice_remaining_eur") > 0))
                 .unique("invoice_ref"))
     actions = list(ACTIONS)

@@ -48,6 +48,7 @@ class Kind:
     optional: tuple[str, ...] = ()
     day_first: bool = False  # dates are natively DD/MM/YYYY (Shine), not YYYY-MM-DD
     decimal_mark: str = "."  # as the export writes amounts (Shine: 1234,56)
+    markup: bool = False  # an OFX or XML statement, recognised by sniff_markup, not a CSV
 
     @property
     def known(self) -> tuple[str, ...]:
@@ -101,9 +102,45 @@ SHINE_2023_EXPORT = Kind(
               "Date d'ajout pièces"),
     day_first=True, decimal_mark=",",
 )
+# Other banks' exports (docs/formats.md §5, §8-§10); read by stages/recon/banks/.
+QONTO_FR_EXPORT = Kind(
+    "qonto_fr", "Qonto export (French)", ";",
+    required=("Statut", "Date de la valeur (UTC)", "Date de l'opération (UTC)",
+              "Montant total (TTC)", "Solde", "Devise", "IBAN du compte",
+              "Nom de la contrepartie", "Référence"),
+    optional=("Date de la valeur (local)", "Date de l'opération (local)", "Débit", "Crédit",
+              "Montant total (TTC) (local)", "Devise (local)", "Nom du compte",
+              "Catégorie de trésorerie", "Sous-catégorie de trésorerie",
+              "Identifiant de transaction", "Montant total (HT)", "Moyen de paiement", "Note"),
+    decimal_mark=",",
+)
+QONTO_EN_EXPORT = Kind(
+    "qonto_en", "Qonto export (English)", ",",
+    required=("Status", "Settlement date (UTC)", "Operation date (UTC)",
+              "Total amount (incl. VAT)", "Currency", "Counterparty name", "Transaction ID",
+              "Reference"),
+    optional=("Payment method", "IBAN", "Category", "Note", "VAT amount", "Initiator",
+              "Label 1", "Label 2", "Label 3", "Settlement date (local)", "Value date",
+              "Emitted date", "Counterparty IBAN"),
+)
+WISE_EXPORT = Kind(
+    "wise", "Wise account statement", ",",
+    required=("TransferWise ID", "Date", "Amount", "Currency", "Description",
+              "Payment Reference", "Running Balance"),
+    optional=("Date Time", "Exchange From", "Exchange To", "Exchange Rate", "Payer Name",
+              "Payee Name", "Payee Account Number", "Merchant", "Card Last Four Digits",
+              "Card Holder Full Name", "Attachment", "Note", "Total fees", "Exchange To Amount",
+              "Transaction Type", "Transaction Details Type"),
+)
+OFX_STATEMENT = Kind("ofx", "OFX bank statement", "", (), markup=True)
+CAMT053_STATEMENT = Kind("camt053", "ISO 20022 camt.053 bank statement", "", (), markup=True)
 GOCARDLESS_KINDS = (GC_PAYMENTS_EXPORT, GC_PAYOUTS_EXPORT, GC_BREAKDOWN_EXPORT)
 SHINE_KINDS = (SHINE_EXPORT, SHINE_2023_EXPORT)
-KINDS = GOCARDLESS_KINDS + SHINE_KINDS
+BANK_KINDS = SHINE_KINDS + (QONTO_FR_EXPORT, QONTO_EN_EXPORT, WISE_EXPORT, OFX_STATEMENT,
+                            CAMT053_STATEMENT)
+KINDS = GOCARDLESS_KINDS + tuple(k for k in BANK_KINDS if not k.markup)  # CSV, by header
+# Files looked at in an input folder; what they are is decided by their content.
+EXPORT_SUFFIXES = (".csv", ".ofx", ".qfx", ".xml")
 
 
 def column_key(name: str) -> str:
@@ -146,7 +183,7 @@ def sniff(path: str | Path) -> Export:
             "not a known export: its header matches none of "
             + ", ".join(k.label for k in KINDS),
             file=path, line=1, value=_shorten(first_line),
-            expected="the header row of an export as downloaded from GoCardless or Shine")
+            expected="the header row of an export as downloaded from GoCardless or a bank")
     if not right_sep:
         raise InputError(
             f"this {kind.label} is separated by {sep!r} instead of {kind.separator!r} "
@@ -162,6 +199,26 @@ def sniff(path: str | Path) -> Export:
             file=path, line=1, column=missing[0],
             expected=f"the header of a {kind.label} as downloaded, which has it")
     return Export(path, kind, columns, header_lines, encoding)
+
+
+def sniff_markup(path: Path) -> Export | None:
+    """An OFX or camt.053 statement, from its first bytes; None for anything else (a CSV)."""
+    with path.open("rb") as fh:
+        head = fh.read(4096)
+    text = head.lstrip(UTF8_BOM + b" \t\r\n").decode("latin-1")  # markers are ASCII
+    upper = text.upper()
+    if upper.startswith("OFXHEADER") or (text.startswith("<") and ("<OFX>" in upper
+                                                                   or "OFXHEADER=" in upper)):
+        return Export(path, OFX_STATEMENT, (), 0, "")
+    if text.startswith("<") and ("CAMT.053." in upper or "<BKTOCSTMRSTMT>" in upper):
+        return Export(path, CAMT053_STATEMENT, (), 0, "")
+    if text.startswith("<"):
+        raise InputError(
+            "an XML file but neither an OFX nor a camt.053 bank statement", file=path, line=1,
+            value=_shorten(text.splitlines()[0] if text else ""),
+            expected="an OFX statement (OFXHEADER or <OFX>) or an ISO 20022 camt.053 "
+                     "statement (namespace urn:iso:std:iso:20022:tech:xsd:camt.053…)")
+    return None
 
 
 def _decode_head(head: bytes, path: Path) -> tuple[str, str]:
@@ -662,9 +719,9 @@ def exports_in(folder: str | Path, own: tuple[Kind, ...], siblings: tuple[Kind, 
         raise InputError("input folder not found", file=folder,
                          expected="a folder holding the CSV exports")
     found: dict[str, list[Export]] = {k.key: [] for k in own}
-    paths = [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() == ".csv"]
+    paths = [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in EXPORT_SUFFIXES]
     for path in sorted(paths, key=_age):
-        export = sniff(path)
+        export = sniff_markup(path) or sniff(path)
         if export.kind in own:
             found[export.kind.key].append(export)
         elif export.kind not in siblings:

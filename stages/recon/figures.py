@@ -27,6 +27,7 @@ OUTCOMES = (RECEIVED, PENDING, FAILED, CHARGED_BACK)
 AGE_BUCKETS = ("not yet due", "0-30", "31-60", "61-90", "> 90")
 PAYOUT_IN_BANK = ("PAYOUT_MATCHED", "PAYOUT_AMOUNT_MISMATCH")
 # Where an open invoice's money stands: pass 1 rows on invoices still open, pass 2's own.
+PASS2_OPEN = ("DOLIBARR_OPEN_NO_GC", "PAID_BY_TRANSFER", "AMBIGUOUS")
 OPEN_EXCLUDED = ("EXCLUDED_CREDIT_NOTE", "EXCLUDED_DRAFT", "EXCLUDED_ABANDONED",
                  "EXCLUDED_OTHER", "AMBIGUOUS", "GC_UNMATCHED")
 
@@ -71,8 +72,10 @@ def verdict_cents(pass1: pl.DataFrame, pass2: pl.DataFrame,
     """Every verdict as (flag, cents): payments at their share, invoices at what is left
     to pay (others at their total), payouts at their net, bank credits at their amount,
     a payout's fee verdict at gross - net - fees (what the deductions took)."""
-    invoice_cents = pl.when(pl.col("flag") == "DOLIBARR_OPEN_NO_GC").then(
-        "invoice_remaining_cents").otherwise("invoice_total_cents")
+    flag = pl.col("flag")
+    invoice_cents = (pl.when(flag == "DOLIBARR_OPEN_NO_GC").then("invoice_remaining_cents")
+                     .when(flag == "PAID_BY_TRANSFER").then("share_cents")
+                     .otherwise("invoice_total_cents"))
     fees = pass3.filter(pl.col("fees_flag").is_not_null())
     return pl.concat([
         pass1.select("flag", cents="share_cents"),
@@ -166,7 +169,9 @@ def open_invoices(pass1: pl.DataFrame, pass2: pl.DataFrame, date_to: date) -> pl
         & ~pl.col("flag").is_in(OPEN_EXCLUDED)
     ).select("invoice_id", "invoice_ref", cents="invoice_remaining_cents",
              due="invoice_due_date")
-    from_pass2 = pass2.filter(pl.col("flag") == "DOLIBARR_OPEN_NO_GC").select(
+    # Pass 2's rows are about open invoices (no payment found, paid by a transfer Dolibarr
+    # does not know yet, or a transfer that fits several); the excluded ones are not open.
+    from_pass2 = pass2.filter(pl.col("flag").is_in(PASS2_OPEN)).select(
         "invoice_id", "invoice_ref", cents="invoice_remaining_cents", due="invoice_due_date")
     return (
         pl.concat([from_pass1, from_pass2]).unique("invoice_id", keep="first", maintain_order=True)
@@ -253,16 +258,22 @@ def action_rows(pass1: pl.DataFrame, pass2: pl.DataFrame, pass3: pl.DataFrame,
         day=pl.col("charge_date"), cents=pl.col("share_cents"), line=payment_line,
         evidence="evidence")
     past_due = pl.col("days_past_due")
+    transfer = pl.col("flag") == "PAID_BY_TRANSFER"
     invoice_line = fmt(
-        "{} {} EUR ({}){}", pl.col("invoice_ref"), money_expr(pl.col("invoice_remaining_cents")),
+        "{} {} EUR ({}){}{}", pl.col("invoice_ref"),
+        money_expr(pl.col("invoice_remaining_cents")),
         pl.col("invoice_customer_name").fill_null("?"),
         pl.when(past_due > 0).then(fmt(", {} past due", days_text(past_due)))
-        .otherwise(pl.lit("")))
+        .otherwise(pl.lit("")),
+        pl.when(transfer).then(fmt(
+            " <- transfer of {} EUR on {} '{}' [{}]", money_expr(pl.col("share_cents")),
+            pl.col("bank_date"), pl.col("bank_label"), pl.col("match_type"))))
     invoices = _needing_action(pass2, per_flag).select(
-        "flag", "invoice_ref", "invoice_id", kind=pl.lit("invoice"), gc_payment_id=null,
-        payout_id=null, bank_transaction_id=null, customer="invoice_customer_name",
-        day="invoice_due_date", cents="invoice_remaining_cents", line=invoice_line,
-        evidence="evidence")
+        "flag", "invoice_ref", "invoice_id", "bank_transaction_id", kind=pl.lit("invoice"),
+        gc_payment_id=null, payout_id=null, customer="invoice_customer_name",
+        day=pl.when(transfer).then("bank_date").otherwise("invoice_due_date"),
+        cents=pl.when(transfer).then("share_cents").otherwise("invoice_remaining_cents"),
+        line=invoice_line, evidence="evidence")
     payout_line = fmt("{} {} net {} EUR: {}", pl.col("payout_id"), pl.col("reference"),
                       money_expr(pl.col("net_cents")), pl.col("evidence"))
     credit_line = fmt("{} {} EUR '{}' ({})", pl.col("bank_date"),

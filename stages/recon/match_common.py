@@ -11,6 +11,7 @@ import polars as pl
 
 from recon import config as config_module
 from recon.errors import InputError
+from recon.names import is_word
 
 # GoCardless payment states (DESIGN.md, pass 1), grouped by what they mean for the money.
 RECEIVED_STATES = ("confirmed", "paid_out")
@@ -39,8 +40,12 @@ class Settings:
     payout_date_tolerance_days: int = 2
     invoice_ref_pattern: str = r"(?:FA|AV|AC|IN|IC|ID|IR)\d{4}-\d{4,}"
     legal_forms: tuple[str, ...] = ()
+    # Words and signs that mean the same in customer names (recon/names.py).
+    name_equivalents: tuple[tuple[str, ...], ...] = (("&", "et", "and"),)
     max_invoices_per_payment: int = 4
     gocardless_label: str = "gocardless"
+    # A customer transfer (soft rule of pass 2) is dated at most this long after the due date.
+    transfer_days_after_due: int = 30
 
     @property
     def ref_regex(self) -> str:
@@ -72,6 +77,7 @@ def settings_from_config(config: dict, source: str | Path = "config.yaml") -> Se
         raise InputError("bad setting", file=source, column="bank.gocardless_label",
                          value=label, expected="a non-empty text such as 'gocardless'")
     return Settings(
+        name_equivalents=_name_equivalents(matching, defaults, source),
         date_tolerance_days=whole("date_tolerance_days", defaults.date_tolerance_days, 0),
         payout_date_tolerance_days=whole(
             "payout_date_tolerance_days", defaults.payout_date_tolerance_days, 0),
@@ -80,7 +86,33 @@ def settings_from_config(config: dict, source: str | Path = "config.yaml") -> Se
         max_invoices_per_payment=whole(
             "max_invoices_per_payment", defaults.max_invoices_per_payment, 2),
         gocardless_label=label.lower(),
+        transfer_days_after_due=whole(
+            "transfer_days_after_due", defaults.transfer_days_after_due, 0),
     )
+
+
+def _name_equivalents(matching: dict, defaults: Settings, source) -> tuple:
+    """matching.name_equivalents: groups of 2+ words or signs, each with at least one word."""
+    groups = matching.get("name_equivalents", defaults.name_equivalents)
+    expected = ("a list of groups such as [['&', 'et', 'and']]: 2 or more lowercase words "
+                "(letters a-z, digits) or signs (no letter or digit), at least one a word")
+    if groups is None:
+        return ()
+    if not isinstance(groups, (list, tuple)):
+        raise InputError("bad setting", file=source, column="matching.name_equivalents",
+                         value=groups, expected=expected)
+    checked = []
+    for group in groups:
+        ok = (isinstance(group, (list, tuple)) and len(group) >= 2
+              and all(isinstance(m, str) and m.strip() for m in group))
+        members = tuple(m.strip().lower() for m in group) if ok else ()
+        ok = ok and any(is_word(m) for m in members) and all(
+            is_word(m) or not re.search(r"[^\W_]", m) for m in members)
+        if not ok:
+            raise InputError("bad setting", file=source, column="matching.name_equivalents",
+                             value=group, expected=expected)
+        checked.append(members)
+    return tuple(checked)
 
 
 def add_window_arguments(parser: argparse.ArgumentParser) -> None:

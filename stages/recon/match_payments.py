@@ -369,7 +369,8 @@ def _soft_rule(payments: pl.DataFrame, invoices: pl.DataFrame, consumed: pl.Data
 def _name_keys(*names: pl.Series, settings: Settings) -> pl.DataFrame:
     """name -> key, computed once per distinct name (the expensive part of the soft rule)."""
     distinct = pl.concat([s.rename("name") for s in names]).drop_nulls().unique().to_frame()
-    return distinct.with_columns(key=name_key(pl.col("name"), settings.legal_forms))
+    return distinct.with_columns(key=name_key(pl.col("name"), settings.legal_forms,
+                                                   settings.name_equivalents))
 
 
 # --- verdicts ----------------------------------------------------------------------------

@@ -103,6 +103,9 @@ def _invoice_block(r: dict) -> str:
         f"{r['flag']} invoice {r['invoice_ref']} {r['eur_amount']} EUR left to pay, "
         f"{r['invoice_customer_name'] or '?'}, due {r['invoice_due_date']}",
         f"evidence: {r['evidence']}")
+    if r["flag"] == "PAID_BY_TRANSFER":  # the bank shows the money: nothing to decide
+        return "\n".join(head + _comment(
+            "`make fix` records it (with fix.allow_transfers: true): nothing to decide"))
     return "\n".join(head + _entry(f"invoice: {r['invoice_ref']}", "settled:"))
 
 

@@ -69,19 +69,22 @@ GC_PAYOUT_ITEMS = {
     **SOURCE,
 }
 
-# parse_shine -> interim/bank.parquet (one row per bank line)
+# parse_shine -> interim/bank.parquet (one row per bank line, unique per account)
 BANK = {
-    "bank_transaction_id": Str,  # Shine's UUID; derived from the line's content in the 2023 layout
+    "bank_transaction_id": Str,  # the bank's line id (Shine UUID, Qonto/Wise id, OFX FITID,
+    # camt.053 AcctSvcrRef/NtryRef); derived from the line's content where the export has none
     "operation_date": Date,
     "value_date": Date,  # null in the 2023 layout
     "iban": Str,
     "transaction_type": Str,
     "personal": Bool,
     "amount_cents": Int,  # signed: credit - debit
+    "currency": Str,  # ISO 4217 code of amount_cents
     "balance_cents": Int,
     "label": Str,
     "counterparty": Str,
     "comment": Str,
+    "source_format": Str,  # shine, qonto, wise, ofx, camt053
     **SOURCE,
 }
 
@@ -108,7 +111,8 @@ INVOICES = {
 # match_type values that count as strong evidence (a reference was found); the fix
 # stage records only these unless config allows soft matches.
 STRONG_MATCH_TYPES = ("ref_exact", "ref_in_description", "ref_in_reference", "multi_invoice",
-                      "decision")  # decision: a person's payment+invoice entry in decisions.yaml
+                      "decision",  # decision: a person's payment+invoice entry in decisions.yaml
+                      "ref_in_label")  # pass 2: a customer transfer naming the invoice
 SOFT_MATCH_TYPE = "soft"
 
 # pass1 -> interim/pass1_<FROM>_<TO>.parquet: one row per GoCardless payment verdict.
@@ -144,8 +148,9 @@ PASS1 = {
 # pass2 -> interim/pass2_<FROM>_<TO>.parquet: the Dolibarr invoices pass 1 says nothing
 # about: open ones with no GoCardless payment, and those excluded from matching.
 PASS2 = {
-    "flag": Str,  # DOLIBARR_OPEN_NO_GC, EXCLUDED_CREDIT_NOTE, EXCLUDED_DRAFT, EXCLUDED_ABANDONED
-    "match_type": Str,  # "none"; "decision" on SETTLED_OUTSIDE rows (decisions.yaml)
+    "flag": Str,  # DOLIBARR_OPEN_NO_GC, PAID_BY_TRANSFER, AMBIGUOUS, EXCLUDED_CREDIT_NOTE, ...
+    "match_type": Str,  # transfers: ref_in_label, multi_invoice, soft; "decision" on
+    # SETTLED_OUTSIDE rows (decisions.yaml); else "none"
     "invoice_id": Int,
     "invoice_ref": Str,
     "invoice_customer_name": Str,
@@ -157,6 +162,12 @@ PASS2 = {
     "invoice_due_date": Date,
     "days_past_due": Int,  # at TO (negative: due in that many days); open invoices only
     "evidence": Str,
+    # Customer transfers (one row per bank line and invoice; null on the other rows):
+    "bank_transaction_id": Str,  # the bank line; candidates joined with ';' when AMBIGUOUS
+    "bank_date": Date,
+    "bank_amount_cents": Int,
+    "bank_label": Str,
+    "share_cents": Int,  # the part of the transfer for this invoice (PAID_BY_TRANSFER rows)
 }
 
 # pass3 -> interim/pass3_<FROM>_<TO>.parquet: one row per payout, plus one row per

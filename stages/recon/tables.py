@@ -52,10 +52,12 @@ def reconciliation_frame(pass1: pl.DataFrame, pass2: pl.DataFrame,
     )
     invoices = pass2.select(
         "flag", "match_type", "invoice_ref", "invoice_date", "invoice_customer_name",
-        "days_past_due", "evidence", "invoice_total_cents", "invoice_remaining_cents",
+        "days_past_due", "evidence", "bank_transaction_id", "bank_date", "share_cents",
+        "invoice_total_cents", "invoice_remaining_cents",
         row_kind=pl.lit("invoice"),
         due_date="invoice_due_date",
-        money_in_bank=pl.when(pl.col("flag") == "DOLIBARR_OPEN_NO_GC").then(pl.lit("no")),
+        money_in_bank=pl.when(pl.col("flag") == "DOLIBARR_OPEN_NO_GC").then(pl.lit("no"))
+        .when(pl.col("flag") == "PAID_BY_TRANSFER").then(pl.lit("yes")),
     )
     columns = [c.replace("_eur", "_cents") for c in RECONCILIATION_COLUMNS]
     return pl.concat([payments, invoices], how="diagonal_relaxed").select(columns)
