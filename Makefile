@@ -178,10 +178,15 @@ passes: ## run passes 1-3 of the window
 	$(call need_window)
 	@$(MAKE) --no-print-directory $(parallel) PASS1_FIRST=1 $(PASS1) $(PASS2) $(PASS3)
 
+# Clearing mode (config fix.clearing_account_id or DOLIBARR_CLEARING_ACCOUNT_ID): the report
+# then says which payouts are booked in Dolibarr (read only when the report runs).
+CLEARING = $(or $(DOLIBARR_CLEARING_ACCOUNT_ID),$(shell sed -n 's/^ *clearing_account_id: *\([0-9][0-9]*\).*/\1/p' $(CONFIG) 2>/dev/null))
+
 report: ## reconcile the window and print the report (FROM=… TO=…)
 	$(call need_window)
 	@$(MAKE) --no-print-directory $(parallel) PASS1_FIRST=1 report-files
 	@cat $(SUMMARY)
+	$(if $(CLEARING),@$(PY) stages/payout_bookings.py --pass1 $(PASS1) --pass3 $(PASS3) --payments $(GC_PAYMENTS) --payout-items $(GC_PAYOUT_ITEMS) --config $(CONFIG) --out $(OUT_DIR)/payout_bookings_$(WINDOW).csv)
 	@echo "Report to read: $(HTML_REPORT) (workbook: $(WORKBOOK))"
 
 review: ## write tmp/review_<FROM>_<TO>.yaml: a decisions.yaml entry for each line needing action
@@ -191,8 +196,8 @@ review: ## write tmp/review_<FROM>_<TO>.yaml: a decisions.yaml entry for each li
 
 fix: ## record the proven payments in Dolibarr (asks first; CONFIRM=yes to skip asking)
 	$(call need_window)
-	@$(MAKE) --no-print-directory $(parallel) $(PASS1)
-	$(PY) stages/fix.py --pass1 $(PASS1) --config $(CONFIG) --journal $(FIX_JOURNAL) --written-stamp $(DOLIBARR_WRITTEN) $(if $(CONFIRM),--confirm $(CONFIRM))
+	@$(MAKE) --no-print-directory $(parallel) PASS1_FIRST=1 $(PASS1) $(PASS2) $(PASS3)
+	$(PY) stages/fix.py --pass1 $(PASS1) --pass2 $(PASS2) --pass3 $(PASS3) --payments $(GC_PAYMENTS) --payout-items $(GC_PAYOUT_ITEMS) --config $(CONFIG) --journal $(FIX_JOURNAL) --written-stamp $(DOLIBARR_WRITTEN) $(if $(CONFIRM),--confirm $(CONFIRM))
 
 check: | $(VENV_OK) ## is Dolibarr reachable, which version, which user, are the fix ids valid
 	$(PY) stages/check_dolibarr.py --config $(CONFIG)

@@ -13,7 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Callable
 
-from . import invoices, payments, thirdparties
+from . import bank, invoices, payments, thirdparties
 from .dataset import DEFAULTS_DIR, read_json
 from .params import Context, integer, route_id
 from .replies import ApiError, EmptyReply, Reply, empty_reply, error_reply, json_reply, unknown_api_reply
@@ -44,17 +44,11 @@ def users_info(ctx: Context, **_) -> dict:
     return USER_INFO
 
 
-def bank_accounts(ctx: Context, **_) -> list:
-    with ctx.lock:
-        return list(ctx.data.bankaccounts)
-
-
-def bank_account(ctx: Context, id: int, **_) -> dict:
-    with ctx.lock:
-        for account in ctx.data.bankaccounts:
-            if str(account.get("id")) == str(id):
-                return account
-    raise ApiError(404, "account not found", source="api_bankaccounts.class.php:150")
+def list_invoices(ctx: Context, query: dict, rights: frozenset = bank.ALL_RIGHTS, **_):
+    """Without "read all third parties" a non-admin sees no invoice at all: 200 []."""
+    if bank.ALL_CUSTOMERS not in rights:
+        return []
+    return invoices.list_invoices(ctx, query)
 
 
 def payment_types(ctx: Context, query: dict, **_) -> list:
@@ -89,17 +83,29 @@ def validate_invoice(ctx: Context, id: int, **_) -> dict:
 ROUTES: list[tuple[str, tuple[str, ...], Callable]] = [
     ("GET", ("status",), status),
     ("GET", ("users", "info"), users_info),
-    ("GET", ("invoices",), lambda ctx, query, **_: invoices.list_invoices(ctx, query)),
+    ("GET", ("invoices",), list_invoices),
     ("GET", ("invoices", "ref", "{ref}"), lambda ctx, ref, **_: invoices.get_invoice_by_ref(ctx, ref)),
     ("GET", ("invoices", "{id}"), lambda ctx, id, **_: invoices.get_invoice(ctx, id)),
     ("GET", ("invoices", "{id}", "payments"), lambda ctx, id, **_: invoices.get_payments(ctx, id)),
-    ("POST", ("invoices", "paymentsdistributed"), lambda ctx, body, **_: payments.add_payment_distributed(ctx, body)),
-    ("POST", ("invoices", "{id}", "payments"), lambda ctx, id, body, **_: payments.add_payment(ctx, id, body)),
+    ("POST", ("invoices", "paymentsdistributed"),
+     lambda ctx, body, rights, login, **_: payments.add_payment_distributed(ctx, body, rights, login)),
+    ("POST", ("invoices", "{id}", "payments"),
+     lambda ctx, id, body, rights, login, **_: payments.add_payment(ctx, id, body, rights, login)),
     ("POST", ("invoices", "{id}", "validate"), validate_invoice),
     ("GET", ("thirdparties",), lambda ctx, query, **_: thirdparties.list_thirdparties(ctx, query)),
     ("GET", ("thirdparties", "{id}"), lambda ctx, id, **_: thirdparties.get_thirdparty(ctx, id)),
-    ("GET", ("bankaccounts",), bank_accounts),
-    ("GET", ("bankaccounts", "{id}"), bank_account),
+    ("GET", ("bankaccounts",), bank.list_accounts),
+    ("POST", ("bankaccounts",), bank.create_account),
+    ("POST", ("bankaccounts", "transfer"), bank.transfer),
+    ("GET", ("bankaccounts", "lines", "{id}"), bank.get_line),
+    ("GET", ("bankaccounts", "{id}"), bank.get_account),
+    ("DELETE", ("bankaccounts", "{id}"), bank.delete_account),
+    ("GET", ("bankaccounts", "{id}", "balance"), bank.get_balance),
+    ("GET", ("bankaccounts", "{id}", "lines"), bank.list_lines),
+    ("POST", ("bankaccounts", "{id}", "lines"), bank.add_line),
+    ("PUT", ("bankaccounts", "{id}", "lines", "{line_id}"), bank.update_line),
+    ("DELETE", ("bankaccounts", "{id}", "lines", "{line_id}"), bank.delete_line),
+    ("GET", ("bankaccounts", "{id}", "lines", "{line_id}", "links"), bank.line_links),
     ("GET", ("setup", "dictionary", "payment_types"), payment_types),
 ]
 
@@ -107,8 +113,13 @@ ROUTES: list[tuple[str, tuple[str, ...], Callable]] = [
 class Api:
     """The Dolibarr REST API over a Context; `handle` never raises."""
 
-    def __init__(self, ctx: Context, api_key: str, wrong_key_delay: float = 0.05):
+    def __init__(self, ctx: Context, api_key: str, wrong_key_delay: float = 0.05, users: dict | None = None):
+        """`users`: more keys, each {"login": ..., "rights": [...]} (names as in emulator.bank);
+        `api_key` is the admin's, with every right."""
         self.ctx, self.api_key, self.wrong_key_delay = ctx, api_key, wrong_key_delay
+        self.users = {api_key: ("admin", bank.ALL_RIGHTS)}
+        for key, user in (users or {}).items():
+            self.users[key] = (user["login"], frozenset(user["rights"]))
 
     def handle(self, method: str, path: str, query: dict, headers, body: bytes) -> Reply:
         segments = [s for s in path.split("/") if s]
@@ -116,9 +127,14 @@ class Api:
             return unknown_api_reply()
         try:
             handler, params = self.route(method, segments)
-            self.authenticate(query, headers)
-            payload = handler(self.ctx, query=query, body=self.parse_body(method, body), **params)
-            return json_reply(payload, self.ctx.production)
+            login, rights = self.authenticate(query, headers)
+            payload = handler(self.ctx, query=query, body=self.parse_body(method, body), rights=rights,
+                              login=login, url="/api/index.php" + path,
+                              user_agent=headers.get("User-Agent") or "", **params)
+            created = isinstance(payload, dict) and (payload.get("success") or {}).get("code") == 201
+            return json_reply(payload, self.ctx.production, 201 if created else 200)
+        except bank.DatabaseErrorPage as page:
+            return page.reply(self.ctx.production)
         except ApiError as error:
             return error_reply(error, self.ctx.production)
         except EmptyReply as empty:
@@ -138,17 +154,22 @@ class Api:
         for part, value in zip(pattern, segments):
             if part == "{id}":
                 params["id"] = route_id("id", value)
+            elif part == "{line_id}":
+                params["line_id"] = route_id("line_id", value)
             elif part == "{ref}":
                 params["ref"] = value
         return handler, params
 
-    def authenticate(self, query: dict, headers) -> None:
+    def authenticate(self, query: dict, headers) -> tuple[str, frozenset]:
+        """The user of the key presented: (login, rights)."""
         key = presented_key(query, headers)
         if key is None:
             raise ApiError(401, NO_KEY, stage="authenticate", source="api_access.class.php:317")
-        if not hmac.compare_digest(key.encode(), self.api_key.encode()):
-            time.sleep(self.wrong_key_delay)  # the real server sleeps ~1 s against brute force
-            raise ApiError(401, BAD_KEY, stage="authenticate", source="api_access.class.php:242")
+        for known, user in self.users.items():
+            if hmac.compare_digest(key.encode(), known.encode()):
+                return user
+        time.sleep(self.wrong_key_delay)  # the real server sleeps ~1 s against brute force
+        raise ApiError(401, BAD_KEY, stage="authenticate", source="api_access.class.php:242")
 
     @staticmethod
     def parse_body(method: str, body: bytes) -> dict:

@@ -156,6 +156,10 @@ class Dataset:
         self.bankaccounts: list[dict] = self._load_optional(folder, "bankaccounts.json")
         self.payment_types: list[dict] = self._load_optional(folder, "payment_types.json")
         self.payments: dict[int, list[PaymentLine]] = self._load_payments(folder / "payments.json")
+        from .bank import load_lines  # bank.py reads this module's helpers
+        lines_path = folder / "banklines.json"
+        self.bank_lines, self.dangling_links = load_lines(read_json(lines_path) if lines_path.is_file() else [])
+        self.allow_line_deletion = False  # BANK_ALLOW_TRANSACTION_DELETION_EVEN_IF_IN_ACCOUNTING
         self._init_counters()
 
     @staticmethod
@@ -225,7 +229,9 @@ class Dataset:
         bank_lines = [int(line.bank_line) for line in lines if line.bank_line.isdigit()]
         self.next_payment_id = max([line.payment_id for line in lines], default=0) + 1
         self.next_payment_ref = max(ref_numbers, default=0) + 1
+        bank_lines += list(self.bank_lines) + list(self.dangling_links)
         self.next_bank_line = max(bank_lines, default=0) + 1
+        self.next_account_id = max(self.bank_account_ids(), default=0) + 1
         validated = [int(m.group(1)) for o in self.invoices.values()
                      if (m := re.fullmatch(r"FA\d{4}-(\d+)", str(o.get("ref") or "")))]
         self.next_invoice_ref = max(validated, default=0) + 1

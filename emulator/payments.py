@@ -14,6 +14,7 @@ import time
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 
+from .bank import ALL_CUSTOMERS, ALL_RIGHTS, INVOICE_CREATE, find_account, is_cash, record_payment_line
 from .dataset import CENT, PaymentLine, json_number, shortest, to_decimal
 from .invoices import fetch_invoice, invoice_status
 from .params import Context, choice, integer, is_missing, required
@@ -93,19 +94,36 @@ def price2num(value) -> Decimal:
 
 # --- the two endpoints ---------------------------------------------------------------------
 
-def add_payment(ctx: Context, invoice_id: int, body: dict) -> int:
+def check_rights(rights: frozenset, source: str) -> None:
+    if INVOICE_CREATE not in rights:
+        raise ApiError(403, "", source=source)
+
+
+def check_customer_access(rights: frozenset, login: str, invoice_id: int | None, source: str) -> None:
+    """_checkAccessToResource(): without "read all third parties" a non-admin is refused."""
+    if ALL_CUSTOMERS not in rights:
+        where = f" on invoice ID {invoice_id}" if invoice_id is not None else ""
+        raise ApiError(403, f"Access not allowed{where} for login {login}", source=source)
+
+
+def add_payment(ctx: Context, invoice_id: int, body: dict, rights: frozenset = ALL_RIGHTS,
+                login: str = "admin") -> int:
     """POST /invoices/{id}/payments: pays the whole remainder of one invoice."""
+    check_rights(rights, "api_invoices.class.php:1681")
     params = common_params(body)
     if invoice_id == 0:
         raise ApiError(400, "Invoice ID is mandatory", source="api_invoices.class.php:1685")
+    check_customer_access(rights, login, None, "api_invoices.class.php:1688")
     with ctx.lock:
         invoice = fetch_invoice(ctx, invoice_id, source="api_invoices.class.php:1704")
         remain = remain_to_pay(invoice)
         return record(ctx, {invoice_id: remain}, params, ref_ext="", error_source="api_invoices.class.php:1750")
 
 
-def add_payment_distributed(ctx: Context, body: dict) -> int:
+def add_payment_distributed(ctx: Context, body: dict, rights: frozenset = ALL_RIGHTS,
+                            login: str = "admin") -> int:
     """POST /invoices/paymentsdistributed: chosen amounts on one or several invoices."""
+    check_rights(rights, "api_invoices.class.php:1807")
     if is_missing(body.get("arrayofamounts")):
         raise required("arrayofamounts")
     shares = body["arrayofamounts"]
@@ -116,6 +134,8 @@ def add_payment_distributed(ctx: Context, body: dict) -> int:
                        stage="validate", source="Validator.php:718")
     params = common_params(body)
     higher_ok = bool(body.get("accepthigherpayment"))
+    for key in shares:
+        check_customer_access(rights, login, key, "api_invoices.class.php:1813")
     with ctx.lock:
         amounts = {int(key) if str(key).isdigit() else key: share_amount(ctx, key, share, higher_ok)
                    for key, share in shares.items()}
@@ -162,17 +182,22 @@ def record(ctx: Context, amounts: dict[int, Decimal], params: dict, ref_ext: str
         raise ApiError(400, "Add payment to bank error : OperNotDefined", source="api_invoices.class.php:1765")
     if params["account"] not in ctx.data.bank_account_ids():
         raise ApiError(400, "Add payment to bank error : ThisIdNotDefined", source="api_invoices.class.php:1765")
+    if is_cash(find_account(ctx, params["account"])) and code != "LIQ":
+        raise ApiError(400, "Add payment to bank error : ErrorCashAccountAcceptsOnlyCashMoney",
+                       source="api_invoices.class.php:1765")
     return write_payment(ctx, {i: a for i, a in amounts.items() if a != 0}, params, code, ref_ext)
 
 
 def write_payment(ctx: Context, amounts: dict[int, Decimal], params: dict, code: str, ref_ext: str) -> int:
     data = ctx.data
-    payment_id, bank_line = data.next_payment_id, str(data.next_bank_line)
+    payment_id = data.next_payment_id
     yymm = datetime.fromtimestamp(params["timestamp"], ctx.zone).strftime("%y%m")
     ref = f"PAY{yymm}-{data.next_payment_ref:04d}"
     data.next_payment_id += 1
     data.next_payment_ref += 1
-    data.next_bank_line += 1
+    first = data.invoices[next(iter(amounts))]
+    bank_line = record_payment_line(ctx, params["account"], sum(amounts.values(), Decimal(0)), code,
+                                    params["timestamp"], params["num"], payment_id, first)
     for invoice_id, amount in amounts.items():
         data.payments.setdefault(invoice_id, []).append(PaymentLine(
             payment_id, amount, code, params["timestamp"], params["num"], ref, ref_ext, bank_line))

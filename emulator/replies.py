@@ -49,9 +49,12 @@ class Reply:
 class ApiError(Exception):
     """An answer other than success, raised from anywhere in a handler."""
 
-    def __init__(self, status: int, text: str = "", stage: str = "call", source: str = "api_invoices.class.php:0"):
+    def __init__(self, status: int, text: str = "", stage: str = "call", source: str = "api_invoices.class.php:0",
+                 bare: bool = False, extra: dict | None = None):
         super().__init__(text)
         self.status, self.text, self.stage, self.source = status, text, stage, source
+        self.bare = bare  # the message without its "<Reason>: " prefix (the bank 422s)
+        self.extra = extra or {}  # more keys of the error object (the bank 500s' "0")
 
 
 class EmptyReply(Exception):
@@ -75,7 +78,8 @@ def json_reply(payload, production: bool, status: int = 200) -> Reply:
 
 def error_reply(error: ApiError, production: bool) -> Reply:
     reason = reason_of(error.status)
-    payload: dict = {"error": {"code": error.status, "message": f"{reason}: {error.text}" if error.text else reason}}
+    message = error.text if error.bare else f"{reason}: {error.text}" if error.text else reason
+    payload: dict = {"error": {"code": error.status, "message": message, **error.extra}}
     if not production:
         payload["debug"] = {
             "source": f"{error.source} at {error.stage} stage",
@@ -85,6 +89,8 @@ def error_reply(error: ApiError, production: bool) -> Reply:
             },
         }
     reply = json_reply(payload, production, error.status)
+    if error.bare:
+        reply.reason = ""  # this server's status line is just "HTTP/1.1 422"
     if error.status == 401:
         reply.headers["WWW-Authenticate"] = ""
     return reply

@@ -17,7 +17,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
-from . import invoices
+from . import bank, invoices
 from .api import Api
 from .dataset import Dataset, as_served
 from .params import Context
@@ -31,7 +31,7 @@ class DolibarrEmulator:
     """A Dolibarr 23 REST API over a dataset folder (see emulator/dataset.py)."""
 
     def __init__(self, data_dir, api_key: str = "test-key", timezone: str = "UTC", legacy: bool = False,
-                 delay: float = 0.0, production: bool = False):
+                 delay: float = 0.0, production: bool = False, users: dict | None = None):
         self.data_dir = Path(data_dir)
         self.api_key = api_key
         self.timezone = timezone
@@ -39,7 +39,7 @@ class DolibarrEmulator:
         self.requests: list[tuple[str, str, dict]] = []
         self.url: str | None = None
         self._ctx = Context(Dataset(self.data_dir), ZoneInfo(timezone), legacy, production)
-        self._api = Api(self._ctx, api_key)
+        self._api = Api(self._ctx, api_key, users=users)
         self._switch_lock = threading.Lock()
         self._failures: list[int] = []
         self._drops = 0
@@ -130,6 +130,19 @@ class DolibarrEmulator:
         """How many payments exist (one payment spread over two invoices counts once)."""
         with self._ctx.lock:
             return len({line.payment_id for lines in self._ctx.data.payments.values() for line in lines})
+
+    def bank_lines(self, account_id) -> list[dict]:
+        """The account's lines as GET /bankaccounts/{id}/lines serves them now, plus the hidden
+        `emetteur` column (what a filter on it finds)."""
+        with self._ctx.lock:
+            lines = sorted((l for l in self._ctx.data.bank_lines.values() if l.fk_account == int(account_id)),
+                           key=lambda l: l.rowid)
+            return [{**as_served(bank.served_line(self._ctx, l)), "emetteur": l.emetteur} for l in lines]
+
+    def balance_cents(self, account_id) -> int:
+        """The balance as GET /bankaccounts/{id}/balance computes it, in cents."""
+        with self._ctx.lock:
+            return int(bank.balance(self._ctx, int(account_id)) * 100)
 
     # --- used by the request handler -----------------------------------------------------------
 

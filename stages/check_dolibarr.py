@@ -9,7 +9,11 @@ One verdict per line, then a summary; exit status 0 only when every check passed
 - when DOLIBARR_WRITE_API_KEY is set: it is accepted too, and whose it is;
 - when config `fix.payment_type_id` / `fix.bank_account_id` are set (or their overrides
   DOLIBARR_GC_PAYMENT_ID / DOLIBARR_BANK_ACCOUNT_ID): the payment type exists and is
-  active, the bank account exists and is open (checked with the key `make fix` uses).
+  active, the bank account exists and is open (checked with the key `make fix` uses);
+- in clearing mode (`fix.clearing_account_id`): the clearing account exists, is open, is a
+  current account in the bank account's currency, and the write key may create transfers
+  (Dolibarr asks for "configure bank accounts", not "transfer": API_FACTS §10.1), probed
+  with a transfer from an account that does not exist, which writes nothing either way.
 
 Usage: check_dolibarr.py --config config.yaml
 """
@@ -23,8 +27,9 @@ from typing import Callable, TextIO
 
 from recon import config as config_module
 from recon.dolibarr import (WRITE_KEY_VARIABLE, AuthError, DolibarrClient, DolibarrError,
-                            NotFoundError, client_from_env)
+                            ForbiddenError, NotFoundError, client_from_env)
 from recon.errors import StageError, run
+from recon.reference_ids import clearing_account_problem
 
 OK, FAIL, WARN, SKIP = "ok", "FAIL", "warn", "skip"
 
@@ -68,6 +73,7 @@ def check_dolibarr(config: dict, checks: Checks) -> None:
         writer = check_write_key(config, checks)
         try:
             check_fix_ids(config, writer or client, checks)
+            check_clearing(config, writer or client, checks)
         finally:
             if writer is not None:
                 writer.close()
@@ -174,13 +180,66 @@ def _check_listed(client: DolibarrClient, checks: Checks, path: str, wanted, wha
     checks.add(OK, f"{what} id {wanted} = {describe(found)}")
 
 
+TRANSFER_RIGHT = ("Banks and cash > Configure bank accounts (banque configurer), which "
+                  "Dolibarr's transfer endpoint asks for; 'Transfer between accounts' is not enough")
+
+
+def check_clearing(config: dict, client: DolibarrClient, checks: Checks) -> None:
+    fix = config.get("fix") or {}
+    wanted = fix.get("clearing_account_id")
+    if wanted is None:
+        checks.add(SKIP, "clearing mode off (fix.clearing_account_id not set)")
+        return
+    try:
+        accounts = client.list_all("/bankaccounts", {})
+    except DolibarrError as exc:
+        checks.add(FAIL, f"clearing account id {wanted}: cannot list bank accounts: {exc}")
+        return
+    problem = clearing_account_problem(accounts, wanted, fix.get("bank_account_id"))
+    if problem:
+        checks.add(FAIL, problem)
+    else:
+        found = next(a for a in accounts if str(a.get("id")) == str(wanted))
+        checks.add(OK, f"clearing account id {wanted} = {found.get('ref')}, {found.get('label')} "
+                       f"(current account, {found.get('currency_code')})")
+    check_transfer_right(client, accounts, checks)
+
+
+def check_transfer_right(client: DolibarrClient, accounts: list[dict], checks: Checks) -> None:
+    """Dolibarr checks the right before the accounts: from an account that does not exist,
+    403 means no right, 404 means the right is there; nothing is written either way."""
+    nowhere = max((int(a["id"]) for a in accounts if str(a.get("id", "")).isdigit()), default=0) + 1000
+    probe = {"bankaccount_from_id": nowhere, "bankaccount_to_id": nowhere + 1, "date": 1767268800,
+             "description": "make check rights probe", "amount": "0.01"}
+    try:
+        client.post("/bankaccounts/transfer", probe)
+    except ForbiddenError:
+        checks.add(FAIL, f"the key make fix uses may not create transfers: give its user the right "
+                         f"{TRANSFER_RIGHT}")
+        return
+    except NotFoundError:
+        checks.add(OK, "the key make fix uses may create transfers (bank accounts: configure)")
+        return
+    except DolibarrError as exc:
+        checks.add(FAIL, f"cannot tell whether the key may create transfers: {exc}")
+        return
+    checks.add(FAIL, f"the transfer probe from account {nowhere}, which should not exist, was accepted: "
+                     "check the bank accounts in Dolibarr")
+
+
 # --- the script ---------------------------------------------------------------------------
 
 def summary(checks: Checks) -> str:
     if checks.failed:
         return (f"Verdict: {checks.failed} check(s) FAILED; fix the lines marked FAIL "
                 "(settings: .env and config.yaml) and run make check again.")
-    return f"Verdict: all {len(checks.items)} checks passed."
+    counts = {v: sum(1 for c in checks.items if c.verdict == v) for v in (OK, SKIP, WARN)}
+    text = f"Verdict: {counts[OK]} check(s) passed"
+    if counts[SKIP]:
+        text += f", {counts[SKIP]} skipped"
+    if counts[WARN]:
+        text += f", {counts[WARN]} with a warning"
+    return text + "."
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

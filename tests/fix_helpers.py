@@ -64,13 +64,14 @@ def write_config(tmp_path, **fix_settings) -> Path:
     return path
 
 
-def run_fix(tmp_path, pass1, confirm="yes", config=None, stdin=None) -> int:
+def run_fix(tmp_path, pass1, confirm="yes", config=None, stdin=None, extra=()) -> int:
     """fix.py's main in-process, exit status as recon.errors.run would give it."""
     path = tmp_path / "interim" / "pass1.parquet"
     write_parquet(pass1, path, PASS1)
     argv = ["--pass1", str(path), "--config", str(config or write_config(tmp_path)),
             "--journal", str(tmp_path / "tmp" / "fix_journal.jsonl"),
             "--written-stamp", str(tmp_path / "tmp" / "dolibarr_written.stamp")]
+    argv += list(extra)
     if confirm is not None:
         argv += ["--confirm", confirm]
     try:

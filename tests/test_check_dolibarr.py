@@ -53,7 +53,8 @@ def test_everything_passes(env, dolibarr, config):
         "  skip  DOLIBARR_WRITE_API_KEY is not set: make fix would write with DOLIBARR_API_KEY",
         "  ok    payment type id 3 = PRE, Direct Debit",
         "  ok    bank account id 1 = SHINE, Shine compte courant",
-        "Verdict: all 9 checks passed.",
+        "  skip  clearing mode off (fix.clearing_account_id not set)",
+        "Verdict: 8 check(s) passed, 2 skipped.",
     ]
 
 
@@ -115,3 +116,74 @@ def test_missing_url_as_a_command(dolibarr, config):
     assert result.stdout.splitlines()[0] == (
         "  FAIL  DOLIBARR_URL is not set: set it to your Dolibarr's address, e.g. "
         "https://erp.example.com, in the environment or in .env (see .env.example)")
+
+
+# --- clearing mode -----------------------------------------------------------------------------
+
+CLERK_KEY = "clerk-key-0123456789"
+
+
+@pytest.fixture
+def bank_dolibarr(tmp_path, monkeypatch):
+    """The demo Dolibarr with the lab's accounts: 1 SHINE, 2 GOCARDLESS, 4 and 5 scratch,
+    6 a cash box; plus a bank clerk who may not configure bank accounts."""
+    import json
+    import shutil
+
+    from emulator import DolibarrEmulator
+    from emulator.bank import ALL_CUSTOMERS, INVOICE_CREATE, MODIFY, READ
+    data = tmp_path / "dolibarr"
+    shutil.copytree(ROOT / "demo" / "dolibarr", data)
+    accounts = json.loads((ROOT / "tests/data/emulator/bank_lab/bankaccounts.json").read_text())
+    accounts[2]["currency_code"] = "USD"  # scratch account 4 in dollars
+    assert accounts[2]["id"] == "4"
+    (data / "bankaccounts.json").write_text(json.dumps(accounts))
+    users = {CLERK_KEY: {"login": "bankclerk",
+                         "rights": [READ, MODIFY, "banque.transfer", INVOICE_CREATE, ALL_CUSTOMERS]}}
+    with DolibarrEmulator(data, api_key=KEY, users=users) as emulator:
+        emulator.wrong_key_delay = 0
+        monkeypatch.setenv("DOLIBARR_URL", emulator.url)
+        monkeypatch.setenv("DOLIBARR_API_KEY", KEY)
+        for name in ("DOLIBARR_WRITE_API_KEY", "DOLIBARR_GC_PAYMENT_ID", "DOLIBARR_BANK_ACCOUNT_ID",
+                     "DOLIBARR_CLEARING_ACCOUNT_ID"):
+            monkeypatch.delenv(name, raising=False)
+        yield emulator
+
+
+def test_clearing_account_and_transfer_right_pass(bank_dolibarr, config, monkeypatch):
+    monkeypatch.setenv("DOLIBARR_CLEARING_ACCOUNT_ID", "2")
+    status, lines = check(config)
+    assert status == 0, lines
+    assert lines[-3:] == [
+        "  ok    clearing account id 2 = GOCARDLESS, GoCardless (current account, EUR)",
+        "  ok    the key make fix uses may create transfers (bank accounts: configure)",
+        "Verdict: 10 check(s) passed, 1 skipped.",
+    ]
+    assert not [r for r in bank_dolibarr.bank_lines(2) if r["label"] == "make check rights probe"]
+
+
+@pytest.mark.parametrize("account, problem", [
+    ("9", "clearing account id 9 (config fix.clearing_account_id or DOLIBARR_CLEARING_ACCOUNT_ID) does "
+          "not exist in Dolibarr (accounts: 1 SHINE, 2 GOCARDLESS, 4 SCRATCH, 5 SCRATCH, 6 CASH)"),
+    ("6", "clearing account id 6 (config fix.clearing_account_id or DOLIBARR_CLEARING_ACCOUNT_ID), CASH, "
+          "is a cash account; make it a current account (type 1)"),
+    ("4", "clearing account id 4 (config fix.clearing_account_id or DOLIBARR_CLEARING_ACCOUNT_ID), SCRATCH, "
+          "is in USD, the bank account SHINE in EUR: they must share a currency"),
+])
+def test_a_clearing_account_that_cannot_serve_fails_with_why(bank_dolibarr, config, monkeypatch,
+                                                            account, problem):
+    monkeypatch.setenv("DOLIBARR_CLEARING_ACCOUNT_ID", account)
+    status, lines = check(config)
+    assert status == 1
+    assert f"  FAIL  {problem}" in lines
+
+
+def test_a_write_key_without_the_configure_right_is_told_which_right(bank_dolibarr, config, monkeypatch):
+    monkeypatch.setenv("DOLIBARR_CLEARING_ACCOUNT_ID", "2")
+    monkeypatch.setenv("DOLIBARR_WRITE_API_KEY", CLERK_KEY)
+    status, lines = check(config)
+    assert status == 1
+    assert ("  FAIL  the key make fix uses may not create transfers: give its user the right Banks and "
+            "cash > Configure bank accounts (banque configurer), which Dolibarr's transfer endpoint "
+            "asks for; 'Transfer between accounts' is not enough") in lines
+    assert not any(CLERK_KEY in line for line in lines)

@@ -141,14 +141,15 @@ def test_fix_records_a_decided_payment_once_and_never_an_ignored_one(workdir, do
     use = f"DECISIONS={decisions}"
     before = dolibarr.payment_count()
     make(workdir, dolibarr, "fix", use, "CONFIRM=yes")
-    # The seven strong candidates (GROUND_TRUTH), less the ignored P04, plus the decided P13.
-    assert dolibarr.payment_count() == before + 7
+    # The seven strong candidates (GROUND_TRUTH), less the ignored P04, plus the decided P13,
+    # plus FA2601-0016's two received instalments (issue 10 item 8).
+    assert dolibarr.payment_count() == before + 7 + 2
     assert [(p["num"], p["amount"]) for p in dolibarr.payments(12)] == [
         ("PM000132YX8FW3", "150.00000000")]
     assert dolibarr.payments(4) == []
     assert dolibarr.payments(11) == []
     make(workdir, dolibarr, "fix", use, "CONFIRM=yes")  # a rerun records nothing
-    assert dolibarr.payment_count() == before + 7
+    assert dolibarr.payment_count() == before + 7 + 2
 
 
 def test_review_proposes_an_entry_per_line_needing_action(workdir, dolibarr):
@@ -160,7 +161,10 @@ def test_review_proposes_an_entry_per_line_needing_action(workdir, dolibarr):
             "#   invoice: FA2601-0011    # candidate: keep one\n"
             "#   invoice: FA2601-0012    # candidate: keep one\n"
             "#   note:\n# or:\n# - payment: PM000132YX8FW3\n#   ignore:\n") in review
-    assert "# - invoice: FA2601-0022\n#   settled:\n" in review
+    # The demo's only open invoice with no payment is paid by a transfer: nothing to decide.
+    assert ("# PAID_BY_TRANSFER invoice FA2601-0022 66.00 EUR left to pay, BOULANGERIE LEFEVRE, "
+            "due 2026-01-31\n") in review
+    assert "# - invoice: FA2601-0022\n#   settled:" not in review
     assert "# - bank: 7aa245bd-f0f8-4c8e-b339-3931123a8fdf\n#   ignore:\n" in review
     # Once decided, those lines are no longer proposed.
     decisions.write_text(FOUR)

@@ -9,8 +9,12 @@ from pathlib import Path
 import pytest
 
 import fix
+from recon.errors import InputError
+from recon.fix_settings import FixSettings, fix_settings, money, to_cents
 from recon.fixplan import Allocation, plan_payments
 from recon.io import write_parquet
+from recon.payment_posting import find_recorded, invoice_problem, posting_for
+from recon.plan_text import render_plan
 from recon.schemas import PASS1
 
 from emulated import start_emulator
@@ -171,24 +175,24 @@ def test_live_invoice_checks_on_real_dolibarr_answers(sample, ref, cents,
                                                       problem, remaining, data):
     invoice = captured(data, sample)
     allocation = Allocation(int(invoice["id"]) if ref != "FA2601-0099" else 3, ref, cents)
-    assert fix.invoice_problem(invoice, allocation) == (problem, remaining)
+    assert invoice_problem(invoice, allocation) == (problem, remaining)
 
 
 def test_an_existing_payment_is_found_by_num_or_ref_ext(data):
     payments = captured(data, "GET_invoices_id_payments_distributed")
-    assert fix.find_recorded(payments, "PM01AAAA0005")["ref"] == "PAY2602-0003"
-    assert fix.find_recorded([{"num": "", "ref_ext": "pm01aaaa0005 "}], "PM01AAAA0005")
-    assert fix.find_recorded(payments, "PM000044QD929V") is None
-    assert fix.find_recorded([], "PM01AAAA0005") is None
+    assert find_recorded(payments, "PM01AAAA0005")["ref"] == "PAY2602-0003"
+    assert find_recorded([{"num": "", "ref_ext": "pm01aaaa0005 "}], "PM01AAAA0005")
+    assert find_recorded(payments, "PM000044QD929V") is None
+    assert find_recorded([], "PM01AAAA0005") is None
 
 
-SETTINGS = fix.FixSettings(allow_soft=False, allow_multi_invoice=False, payment_type_id=3,
+SETTINGS = FixSettings(allow_soft=False, allow_multi_invoice=False, payment_type_id=3,
                            bank_account_id=1)
 
 
 def test_the_whole_remainder_goes_through_the_invoice_payment_endpoint(data):
     p04 = plan_payments(demo_pass1(data)).payments[0]
-    posting = fix.posting_for(p04, 8990, SETTINGS)
+    posting = posting_for(p04, 8990, SETTINGS)
     assert posting.path == "/invoices/4/payments"
     assert posting.body == {
         "datepaye": "2026-01-09 12:00:00", "paymentid": 3, "accountid": 1,
@@ -199,7 +203,7 @@ def test_the_whole_remainder_goes_through_the_invoice_payment_endpoint(data):
 
 def test_a_smaller_payment_goes_through_paymentsdistributed_with_its_exact_amount(data):
     p04 = plan_payments(demo_pass1(data)).payments[0]
-    posting = fix.posting_for(p04, 10000, SETTINGS)
+    posting = posting_for(p04, 10000, SETTINGS)
     assert posting.path == "/invoices/paymentsdistributed"
     assert posting.body["arrayofamounts"] == {"4": {"amount": "89.90",
                                                     "multicurrency_amount": ""}}
@@ -210,11 +214,11 @@ def test_a_smaller_payment_goes_through_paymentsdistributed_with_its_exact_amoun
     ("39.9", 3990), ("1200.00000000", 120000), ("0", 0), ("-200", -20000), (55, 5500),
     (33.34, 3334), (None, None), ("abc", None), ("", None)])
 def test_dolibarr_amounts_become_cents(value, cents):
-    assert fix.to_cents(value) == cents
+    assert to_cents(value) == cents
 
 
 def test_money_is_printed_from_cents():
-    assert [fix.money(c) for c in (120000, 5, 8990, -20000)] == [
+    assert [money(c) for c in (120000, 5, 8990, -20000)] == [
         "1200.00", "0.05", "89.90", "-200.00"]
 
 
@@ -234,7 +238,7 @@ def test_only_a_literal_yes_confirms(flag, text, tty, expected):
 
 def test_the_plan_shows_each_payment_and_the_total(data):
     plan = plan_payments(demo_pass1(data))
-    text = fix.render_plan(plan, SETTINGS, [])
+    text = render_plan(plan, SETTINGS, [])
     assert text.splitlines()[0] == ("Plan: 7 GoCardless payment(s) to record in Dolibarr, "
                                     "total 2256.70 (strong matches only; fix.allow_soft is "
                                     "false).")
@@ -245,9 +249,9 @@ def test_the_plan_shows_each_payment_and_the_total(data):
 
 
 def test_config_ids_must_be_whole_numbers():
-    with pytest.raises(fix.InputError, match="fix.payment_type_id"):
-        fix.fix_settings({"fix": {"payment_type_id": "PRE", "bank_account_id": 1}}, "c.yaml")
-    assert fix.fix_settings({"fix": {"payment_type_id": 3, "bank_account_id": 1}},
+    with pytest.raises(InputError, match="fix.payment_type_id"):
+        fix_settings({"fix": {"payment_type_id": "PRE", "bank_account_id": 1}}, "c.yaml")
+    assert fix_settings({"fix": {"payment_type_id": 3, "bank_account_id": 1}},
                             "c.yaml") == SETTINGS
 
 
@@ -295,7 +299,7 @@ def test_demo_records_every_strong_candidate_once_and_a_rerun_records_nothing(
     for (ref, gc_id, cents), payment in zip(STRONG, plan_payments(demo_pass1(data)).payments):
         invoice_id = payment.allocations[0].invoice_id
         assert recorded(emu, invoice_id) == [
-            (gc_id, fix.money(cents) + "000000", f"{payment.charge_date} 12:00:00")]
+            (gc_id, money(cents) + "000000", f"{payment.charge_date} 12:00:00")]
         assert emu.invoice(invoice_id)["status"] == "2"  # whole remainder, closed
     assert posts(emu) == [f"/invoices/{i}/payments" for i in (4, 5, 13, 17, 21, 24, 28)]
     assert emu.payments(10) == []  # soft match: not by default
@@ -318,8 +322,12 @@ def test_without_confirmation_nothing_is_asked_of_dolibarr(tmp_path, emu, capsys
     before = emu.payment_count()
     assert run_fix(tmp_path, demo_pass1(data), confirm=None) == 0
     assert run_fix(tmp_path, demo_pass1(data), confirm="no") == 0
+    assert emu.requests == []
+    # at a terminal the plan names the Dolibarr and the user it would write as: one read
     assert run_fix(tmp_path, demo_pass1(data), confirm=None, stdin=FakeStdin("y\n", tty=True)) == 0
-    assert emu.payment_count() == before and emu.requests == []
+    assert f"Writes go to Dolibarr at {emu.url} as user 'admin' (id 1), key DOLIBARR_WRITE_API_KEY." \
+        in capsys.readouterr().out
+    assert emu.payment_count() == before and emu.requests == [("GET", "/users/info", {})]
     assert journal_lines(tmp_path) == []
     assert not (tmp_path / "tmp" / "dolibarr_written.stamp").exists()
 

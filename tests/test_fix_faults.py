@@ -5,8 +5,10 @@ import requests
 
 import fix
 from recon.dolibarr import BadRequestError, WriteOutcomeUnknown
+from recon.fix_settings import FixSettings
 from recon.fixplan import plan_payments
 from recon.journal import Journal
+from recon.payment_posting import posting_for
 
 from emulated import start_emulator
 from fix_helpers import (KEY, a_row, demo_pass1, frame, journal_lines, posts, run_fix,
@@ -47,7 +49,7 @@ def test_killed_between_the_post_and_its_result_line_the_rerun_does_not_post_aga
                              invoices=[{"invoice_id": 4, "invoice_ref": "FA2601-0004",
                                         "amount_cents": 8990}],
                              endpoint="/invoices/4/payments")
-    pay_by_hand(emu, "/invoices/4/payments", fix.posting_for(P04, 8990, fix.FixSettings(
+    pay_by_hand(emu, "/invoices/4/payments", posting_for(P04, 8990, FixSettings(
         False, False, 3, 1)).body)  # ...and the process died before writing the result
     before = emu.payment_count()
 
@@ -112,7 +114,8 @@ def test_a_burst_of_5xx_on_reads_is_retried_and_the_run_completes(tmp_path, emu,
     emu.fail_next(4, status=503)
     assert run_fix(tmp_path, demo_pass1(data)) == 0
     assert len(posts(emu)) == 7
-    assert sum(1 for method, *_ in emu.requests if method == "GET") == 2 + 4 + 7 * 2
+    # whose key (users/info), the two lists, the 4 failures retried, each invoice twice
+    assert sum(1 for method, *_ in emu.requests if method == "GET") == 1 + 2 + 4 + 7 * 2
 
 
 class FirstPostFails:
@@ -163,7 +166,7 @@ def test_a_refused_key_stops_the_run_before_any_write(tmp_path, emu, monkeypatch
     emu.wrong_key_delay = 0
     assert run_fix(tmp_path, demo_pass1(data)) == 2
     out, err = capsys.readouterr()
-    assert "error: make fix stopped: Dolibarr refused the API key" in err
+    assert "error: Dolibarr refused the API key" in err  # when naming the user, before asking
     assert "Set DOLIBARR_WRITE_API_KEY" in err
     assert posts(emu) == [] and journal_lines(tmp_path) == []
     assert "not-the-right-key" not in out + err

@@ -184,8 +184,11 @@ def test_fix_candidates_strong_soft_and_never(verdicts):
         (P[4], "FA2601-0004"), (P[7], "FA2601-0005"), (P[14], "FA2601-0013"),
         (P[19], "FA2601-0017"), (P[22], "FA2601-0020"), (P[24], "FA2602-0001"),
         (P[25], "FA2602-0005"),
+        # issue 10 item 8: FA2601-0016's two received instalments, as partial payments
+        ("PM00016JYG207J", "FA2601-0016"), ("PM00017MTGSR0D", "FA2601-0016"),
     }
-    assert strong.total_cents == 8990 + 54000 + 7250 + 4900 + 120000 + 21540 + 8990
+    assert {p.gc_payment_id for p in strong.payments if p.partial} == {"PM00016JYG207J", "PM00017MTGSR0D"}
+    assert strong.total_cents == 8990 + 54000 + 7250 + 4900 + 120000 + 21540 + 8990 + 2 * 30000
     with_soft = plan_payments(p1, allow_soft=True)
     assert {p.invoice_refs for p in with_soft.payments} - {p.invoice_refs for p in strong.payments} \
         == {"FA2601-0010"}
@@ -196,7 +199,7 @@ def test_fix_candidates_strong_soft_and_never(verdicts):
     assert [(a.invoice_ref, a.amount_cents) for a in p15.allocations] == [
         ("FA2601-0014", 9500), ("FA2601-0015", 3000)]
     everything = plan_payments(p1, allow_soft=True, allow_multi_invoice=True)
-    never = {"FA2601-0018", "FA2601-0011", "FA2601-0012", "FA2601-0016"}
+    never = {"FA2601-0018", "FA2601-0011", "FA2601-0012"}
     assert not {a.invoice_ref for p in everything.payments for a in p.allocations} & never
     assert [p.gc_payment_id for p in everything.payments].count(P[7]) == 1
     assert P[6] not in {p.gc_payment_id for p in everything.payments}  # P07's id only, once

@@ -205,7 +205,9 @@ def test_instalments_are_partial_until_they_cover_the_total():
     assert rows["PM_1"]["invoice_pending_cents"] == 30000
     assert "GoCardless received 600.00 of the invoice's 900.00; 300.00 pending" \
         in rows["PM_1"]["evidence"]
-    assert plan_payments(out).payments == []
+    # issue 10 item 8: each received instalment is recorded as a partial payment of its amount
+    assert [(p.gc_payment_id, p.amount_cents, p.partial) for p in plan_payments(out).payments] == [
+        ("PM_1", 30000, True), ("PM_2", 30000, True)]
 
 
 def test_instalments_all_received_on_an_open_invoice_are_each_a_fix_candidate():

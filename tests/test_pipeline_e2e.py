@@ -22,6 +22,9 @@ STRONG_FIX_CANDIDATES = {
     "FA2602-0001": ("PM00024T27KB0Y", "215.40"),
     "FA2602-0005": ("PM00025YVH5HE2", "89.90"),
 }
+# Issue 10 item 8: the two received instalments of FA2601-0016 (900.00 in three) are recorded
+# as partial payments of their exact amounts; the invoice stays open for the third.
+INSTALMENTS = [("PM00016JYG207J", "300.00000000"), ("PM00017MTGSR0D", "300.00000000")]
 
 
 @pytest.fixture
@@ -119,15 +122,17 @@ def test_fix_records_the_strong_candidates_once_then_report_shows_them_matched(
     assert dolibarr.payment_count() == before
 
     make(workdir, dolibarr, "fix", "CONFIRM=yes")
-    assert dolibarr.payment_count() == before + len(STRONG_FIX_CANDIDATES)
+    assert dolibarr.payment_count() == before + len(STRONG_FIX_CANDIDATES) + len(INSTALMENTS)
     ids = invoice_ids(dolibarr)
+    assert [(p["num"], p["amount"]) for p in dolibarr.payments(ids["FA2601-0016"])] == INSTALMENTS
+    assert dolibarr.invoice(ids["FA2601-0016"])["remaintopay"] == "300"
     for ref, (gc_id, amount) in STRONG_FIX_CANDIDATES.items():
         recorded = [(p["num"], p["amount"]) for p in dolibarr.payments(ids[ref])]
         assert recorded == [(gc_id, f"{amount}000000")], ref
     assert dolibarr.payments(ids["FA2601-0010"]) == []  # soft match: not by default
 
     make(workdir, dolibarr, "fix", "CONFIRM=yes")  # a rerun records nothing
-    assert dolibarr.payment_count() == before + len(STRONG_FIX_CANDIDATES)
+    assert dolibarr.payment_count() == before + len(STRONG_FIX_CANDIDATES) + len(INSTALMENTS)
 
     make(workdir, dolibarr, "report")  # the write made the snapshot stale: refetched
     flags = flags_by_invoice(workdir)

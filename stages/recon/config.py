@@ -16,6 +16,7 @@ ENV_OVERRIDES = {
     "RECONCILIATION_PAYOUT_TOLERANCE": ("matching", "payout_date_tolerance_days"),
     "DOLIBARR_GC_PAYMENT_ID": ("fix", "payment_type_id"),
     "DOLIBARR_BANK_ACCOUNT_ID": ("fix", "bank_account_id"),
+    "DOLIBARR_CLEARING_ACCOUNT_ID": ("fix", "clearing_account_id"),
 }
 
 

@@ -399,8 +399,9 @@ def display_url(base_url: str) -> str:
 
 def _session(api_key: str, retry: Retry, pool_size: int) -> requests.Session:
     session = requests.Session()
+    # identity: Dolibarr's SQL-error 503 announces gzip but is plain HTML (API_FACTS §10.6)
     session.headers.update({"DOLAPIKEY": api_key, "Accept": "application/json",
-                            "User-Agent": "recon-pipeline"})
+                            "Accept-Encoding": "identity", "User-Agent": "recon-pipeline"})
     adapter = HTTPAdapter(max_retries=retry, pool_connections=1, pool_maxsize=pool_size)
     session.mount("http://", adapter)
     session.mount("https://", adapter)

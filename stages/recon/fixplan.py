@@ -9,6 +9,11 @@ open amount) add up exactly to the payment, none above what its invoice had left
 otherwise the whole payment is left out with the reason. Everything else flagged
 GC_PAID_DOLIBARR_OPEN is left out, with the reason, so the plan explains itself.
 
+A received instalment (GC_PARTIAL) is planned as a partial payment of its exact amount,
+unless Dolibarr already shows more paid than GoCardless received before it. A link a person
+decided (match_type `decision`) is planned like a reference, and says so. Payments whose
+payout is overdue and not in the bank are held back (`hold_unbanked`).
+
 The plan is only a proposal: the fix stage re-reads each invoice live before writing.
 """
 from __future__ import annotations
@@ -18,14 +23,18 @@ from datetime import date
 
 import polars as pl
 
+from recon.fix_settings import money
 from recon.match_common import RECEIVED_STATES, fmt
 from recon.schemas import SOFT_MATCH_TYPE, STRONG_MATCH_TYPES
 
 FIX_FLAG = "GC_PAID_DOLIBARR_OPEN"
+PARTIAL_FLAG = "GC_PARTIAL"  # a received instalment: recorded as a partial payment of its amount
+NOT_IN_BANK = "PAYOUT_NOT_IN_BANK"  # overdue (not merely pending): holds its payments back
+DECISION = "decision"  # a person's decisions.yaml link; its evidence starts "decision: <reason>"
 MULTI_INVOICE = "multi_invoice"
 # A payment+invoice decision over several invoices (decisions.yaml) is split like one.
 IS_MULTI = ((pl.col("match_type") == MULTI_INVOICE)
-            | ((pl.col("match_type") == "decision") & pl.col("related_refs").is_not_null())
+            | ((pl.col("match_type") == DECISION) & pl.col("related_refs").is_not_null())
             ).fill_null(False)
 
 
@@ -46,6 +55,10 @@ class PlannedPayment:
     amount_cents: int
     match_type: str
     allocations: tuple[Allocation, ...]
+    partial: bool = False  # an instalment: the invoice stays open for the rest
+    currency: str | None = None  # the payment's (pass 1), checked against the live invoice's
+    decided: str | None = None  # the reason of a person's decision that made the link
+    kind: str = "gocardless"  # or "transfer": a customer's bank transfer (recon.transfer_plan)
 
     @property
     def invoice_refs(self) -> str:
@@ -73,7 +86,11 @@ class Plan:
 def plan_payments(pass1: pl.DataFrame, allow_soft: bool = False,
                   allow_multi_invoice: bool = False) -> Plan:
     """The payments to record and the fix candidates left out, each with its reason."""
-    candidates = pass1.filter(pl.col("flag") == FIX_FLAG)
+    # An instalment is a candidate once received, and only when pass 1 says how much
+    # GoCardless received on its invoice (the guard against recording it twice).
+    instalment = ((pl.col("flag") == PARTIAL_FLAG) & pl.col("payment_status").is_in(RECEIVED_STATES)
+                  & pl.col("invoice_received_cents").is_not_null())
+    candidates = pass1.filter((pl.col("flag") == FIX_FLAG) | instalment.fill_null(False))
     # Window results first, as plain columns: the reason expressions then stay row-wise.
     judged = candidates.with_columns(
         pl.len().over("gc_payment_id").alias("_rows"),
@@ -112,6 +129,11 @@ def _row_reason(allow_soft: bool, allow_multi_invoice: bool) -> pl.Expr:
                   pl.col("invoice_ref")))
         .when(pl.col("amount_cents").fill_null(0) <= 0)
         .then(pl.lit("amount is not positive"))
+        .when((pl.col("flag") == PARTIAL_FLAG) & multi)
+        .then(pl.lit("an instalment of a payment for several invoices; record it by hand"))
+        .when((pl.col("flag") == PARTIAL_FLAG) & _dolibarr_ahead())
+        .then(pl.lit("Dolibarr already shows more paid than GoCardless received before this "
+                     "instalment; record it by hand"))
         .when(~multi & (pl.col("_rows") > 1))
         .then(pl.lit("the payment appears on several rows of pass 1; record it by hand"))
         .when(~multi & (pl.col("amount_cents") > pl.col("invoice_remaining_cents")).fill_null(True))
@@ -121,6 +143,13 @@ def _row_reason(allow_soft: bool, allow_multi_invoice: bool) -> pl.Expr:
                   pl.col("share_cents")))
         .otherwise(pl.lit(None, pl.String))
     )
+
+
+def _dolibarr_ahead() -> pl.Expr:
+    """An instalment Dolibarr may already hold without its GoCardless id: what Dolibarr shows
+    paid, plus this instalment, exceeds what GoCardless received on the invoice."""
+    paid_in_dolibarr = pl.col("invoice_total_cents") - pl.col("invoice_remaining_cents")
+    return (paid_in_dolibarr + pl.col("amount_cents") > pl.col("invoice_received_cents")).fill_null(True)
 
 
 def _group_facts() -> list[pl.Expr]:
@@ -162,7 +191,11 @@ def _group_reason() -> pl.Expr:
 def _planned_payments(planned: pl.DataFrame) -> list[PlannedPayment]:
     """One PlannedPayment per GoCardless id, its invoices gathered by polars."""
     grouped = planned.group_by("gc_payment_id", maintain_order=True).agg(
-        pl.col("charge_date", "payout_id", "amount_cents", "match_type").first(),
+        pl.col("charge_date", "payout_id", "amount_cents", "match_type", "currency").first(),
+        (pl.col("flag") == PARTIAL_FLAG).any().alias("partial"),
+        pl.when(pl.col("match_type") == DECISION)
+        .then(pl.col("evidence").str.extract(r"^decision: ([^;]*)").str.strip_chars())
+        .first().alias("decided"),
         pl.coalesce("invoice_customer_name", "customer_name", pl.lit("")).first()
         .alias("customer"),
         pl.col("invoice_id", "invoice_ref"),
@@ -175,6 +208,7 @@ def _planned_payments(planned: pl.DataFrame) -> list[PlannedPayment]:
             amount_cents=r["amount_cents"], match_type=r["match_type"],
             allocations=tuple(Allocation(*share) for share in
                               zip(r["invoice_id"], r["invoice_ref"], r["shares"])),
+            partial=r["partial"], currency=r["currency"], decided=r["decided"],
         )
         for r in grouped.iter_rows(named=True)
     ]
@@ -185,3 +219,21 @@ def _left_out(judged: pl.DataFrame) -> list[LeftOut]:
         "gc_payment_id", "invoice_ref", "amount_cents", "reason")
     return [LeftOut(r["gc_payment_id"] or "", r["invoice_ref"] or "", r["amount_cents"] or 0,
                     r["reason"]) for r in rows.iter_rows(named=True)]
+
+
+def hold_unbanked(plan: Plan, payouts: pl.DataFrame) -> Plan:
+    """Payments whose payout is overdue and not in the bank wait (config
+    fix.require_payout_in_bank): money GoCardless says it paid out but the bank never showed
+    is doubtful. A payout not yet due (PAYOUT_PENDING) holds nothing back."""
+    overdue = {r["payout_id"]: r for r in payouts.filter(pl.col("flag") == NOT_IN_BANK)
+               .select("payout_id", "net_cents", "arrival_date").iter_rows(named=True)}
+    held = [p for p in plan.payments if p.payout_id in overdue]
+    reasons = [LeftOut(p.gc_payment_id, p.invoice_refs, p.amount_cents, _not_in_bank(overdue[p.payout_id]))
+               for p in held]
+    return Plan([p for p in plan.payments if p.payout_id not in overdue], plan.left_out + reasons)
+
+
+def _not_in_bank(payout: dict) -> str:
+    expected = payout["arrival_date"].isoformat() if payout["arrival_date"] else "on an unknown date"
+    return (f"payout {payout['payout_id']} of {money(payout['net_cents'] or 0)} expected {expected}, "
+            "not in the bank (fix.require_payout_in_bank: false records it anyway)")

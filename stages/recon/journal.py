@@ -5,7 +5,8 @@ what a crashed run was doing. Before each POST an `intent` line is written and f
 disk; after it a `result` line carrying the same attempt id. An intent whose last result
 is missing (the process died between the two) or `unknown` (the connection was lost after
 the request left) is *unresolved*: the next run settles it by reading the invoice's
-payments, never by posting again blindly.
+payments (or, for a payout's line in clearing mode, marked by a `booking` field, the
+clearing account's lines for that payout), never by posting again blindly.
 
 Lines hold ids, amounts and messages only, never a key or a URL.
 """

@@ -647,5 +647,6 @@ def _to_schema(rows: pl.DataFrame) -> pl.DataFrame:
         "related_refs": pl.col("related_refs"),
         "related_payment_ids": empty_to_null(pl.col("related_payment_ids")),
         "days_apart": pl.col("days_apart"),
+        "currency": pl.lit(None, pl.String),  # the currency work (issue 10) carries it through
     }
     return rows.select(**columns).cast(PASS1)

@@ -143,6 +143,7 @@ PASS1 = {
     "related_refs": Str,  # multi_invoice: every invoice of the payment, joined with ';'
     "related_payment_ids": Str,  # other payments of this invoice (retries, instalments), ';'
     "days_apart": Int,  # soft matches: charge date to the invoice (or due) date
+    "currency": Str,  # the payment's currency (ISO 4217)
 }
 
 # pass2 -> interim/pass2_<FROM>_<TO>.parquet: the Dolibarr invoices pass 1 says nothing
