@@ -103,7 +103,8 @@ def test_header_names_tolerate_case_spacing_and_typographic_apostrophes(tmp_path
     (b"\r\n\r\n", "empty file: no header row"),
     (b"\xef\xbb\xbf", "empty file: no header row"),
     ("id,amount\n".encode("utf-16"), "encoded in UTF-16"),
-    (b"PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00", "binary content"),
+    (b"PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00",
+     "an Excel workbook (or another zip archive), not a CSV file"),
     (b"Date;Montant\n01/01/2026;5,00\n", "not a known export"),
     (b"id,amount\x81\n", "neither UTF-8 nor Windows-1252 (byte 0x81 at offset 9)"),
 ])

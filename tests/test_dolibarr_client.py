@@ -194,12 +194,22 @@ def test_unreachable_url():
                                  "server is up")
 
 
-@pytest.mark.parametrize("body", [b"[{\"id\": \"1\",", b"<html><body>Login</body></html>"])
+@pytest.mark.parametrize("body", [b"<html><body>Login</body></html>"])
 def test_a_200_that_is_not_json_is_an_invalid_response(body, one_answer_server):
     with DolibarrClient(one_answer_server(200, body, "text/html"), KEY) as client:
         with pytest.raises(InvalidResponseError) as caught:
             client.get("/invoices")
     assert "is not JSON (status 200" in str(caught.value)
+
+
+def test_a_json_answer_cut_off_says_after_how_many_bytes(one_answer_server):
+    """Issue 10 item 7: not "is DOLIBARR_URL the Dolibarr root?"."""
+    with DolibarrClient(one_answer_server(200, b'[{"id": "1",'), KEY) as client:
+        with pytest.raises(InvalidResponseError) as caught:
+            client.get("/invoices")
+    assert str(caught.value).startswith(
+        "the answer to GET /invoices was cut off after 12 bytes (JSON that stops before its end")
+    assert "Dolibarr root" not in str(caught.value)
 
 
 def test_status_without_success_block_is_not_dolibarr(one_answer_server):

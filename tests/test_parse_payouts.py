@@ -107,6 +107,16 @@ def test_excel_resaved_exports_give_the_same_rows(parsed, tmp_path, lazy_shared_
     assert items.drop(same).equals(parsed[1].drop(same))
 
 
+def test_a_payouts_export_resaved_by_excel_in_french_gives_the_same_payouts(
+        parsed, tmp_path, lazy_shared_datadir, capsys):
+    """`;`, decimal comma, DD/MM/YYYY, Windows-1252: accepted (issue 10), and said."""
+    payouts, _ = parse_payouts.parse_payouts(folder(tmp_path, {
+        "payouts.csv": lazy_shared_datadir / "parse/payouts_excel_fr.csv"}))
+    same = ["source_file", "source_line", "created_at"]
+    assert payouts.drop(*same).equals(parsed[0].drop(*same))
+    assert "separated by ';' with decimal commas" in capsys.readouterr().err
+
+
 def test_without_breakdown_the_items_table_is_empty_with_its_schema(formats, tmp_path, capsys):
     gc = folder(tmp_path, {"payouts.csv": formats / "gocardless_payouts.csv"})
     out, items_out = tmp_path / "out" / "gc_payouts.parquet", tmp_path / "out" / "items.parquet"

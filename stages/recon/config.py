@@ -27,8 +27,24 @@ def load(path: str | Path | None = None) -> dict:
         config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except FileNotFoundError:
         raise InputError("configuration file not found", file=path) from None
+    except IsADirectoryError:
+        raise InputError("a folder, not a configuration file", file=path,
+                         expected="CONFIG naming a YAML file such as config.yaml") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset "
+                         f"{exc.start})", file=path,
+                         expected="a YAML file saved as UTF-8") from None
+    except OSError as exc:
+        raise InputError(f"cannot be read ({exc.strerror or exc})", file=path,
+                         expected="a configuration file this user may read") from None
     except yaml.YAMLError as exc:
-        raise InputError(f"not valid YAML ({exc})", file=path) from None
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        where = f" at character {mark.column + 1}" if mark is not None else ""
+        raise InputError(f"not valid YAML: {problem}{where}", file=path,
+                         line=mark.line + 1 if mark is not None else None,
+                         expected="YAML as in the project's config.yaml (spaces, not tabs, "
+                                  "for indentation; brackets and quotes closed)") from None
     for var, (section, key) in ENV_OVERRIDES.items():
         raw = os.environ.get(var, "").strip()
         if not raw:

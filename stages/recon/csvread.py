@@ -14,6 +14,7 @@ import codecs
 import csv
 import io
 import mmap
+import re
 import sys
 import unicodedata
 from dataclasses import dataclass, replace
@@ -157,7 +158,14 @@ class Export:
     kind: Kind
     columns: tuple[str, ...]  # header in file order; known names spelled as in Kind
     header_lines: int  # physical lines the header row takes (1 unless a name holds a newline)
-    encoding: str  # "utf-8" or "cp1252"
+    encoding: str  # "utf-8", "cp1252", or "mac_roman" (CR-only files of an old Mac)
+    # How this file differs from the export as downloaded, once a spreadsheet re-saved it:
+    separator: str | None = None  # None: the kind's; ";" for a GoCardless export (French Excel)
+    cr_only: bool = False  # lines end with CR alone (old Mac Excel)
+
+    @property
+    def sep(self) -> str:
+        return self.separator or self.kind.separator
 
 
 # --- recognising a file ------------------------------------------------------------------
@@ -166,9 +174,9 @@ class Export:
 def sniff(path: str | Path) -> Export:
     """Recognise an export by its header; anything else is an InputError naming the file."""
     path = Path(path)
-    with path.open("rb") as fh:
-        head = fh.read(HEAD_BYTES)
-    text, encoding = _decode_head(head, path)
+    head = _head(path)
+    cr_only = b"\r" in head and b"\n" not in head
+    text, encoding = _decode_head(head, path, "mac_roman" if cr_only else "cp1252")
     matches = []
     for sep in SEPARATORS:
         reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
@@ -184,7 +192,8 @@ def sniff(path: str | Path) -> Export:
             + ", ".join(k.label for k in KINDS),
             file=path, line=1, value=_shorten(first_line),
             expected="the header row of an export as downloaded from GoCardless or a bank")
-    if not right_sep:
+    french_excel = not right_sep and kind in GOCARDLESS_KINDS and sep == ";"
+    if not right_sep and not french_excel:
         raise InputError(
             f"this {kind.label} is separated by {sep!r} instead of {kind.separator!r} "
             "(was it resaved by a spreadsheet?)",
@@ -193,18 +202,82 @@ def sniff(path: str | Path) -> Export:
     columns = _canonical_columns(header, kind)
     missing = [c for c in kind.required if c not in columns]
     if missing:
+        garbled = _garbled_header(header, missing, encoding)
+        if garbled:
+            raise InputError(garbled, file=path, line=1, column=missing[0],
+                             expected="the export as downloaded: download it again and do "
+                                      "not open and save it in another program")
         raise InputError(
             f"required column{'s' if len(missing) > 1 else ''} "
             + ", ".join(repr(c) for c in missing) + f" missing from this {kind.label}",
             file=path, line=1, column=missing[0],
             expected=f"the header of a {kind.label} as downloaded, which has it")
-    return Export(path, kind, columns, header_lines, encoding)
+    if french_excel:
+        notice(f"{path}: a {kind.label} separated by ';' with decimal commas (resaved by a "
+               "spreadsheet in French); read as such")
+    if cr_only:
+        notice(f"{path}: lines end with a carriage return alone (saved by an old Mac "
+               "spreadsheet); read as line breaks")
+    return Export(path, kind, columns, header_lines, encoding,
+                  separator=";" if french_excel else None, cr_only=cr_only)
+
+
+def _head(path: Path) -> bytes:
+    """The first bytes of an export; a file that cannot be read is an InputError."""
+    if path.is_dir():
+        raise InputError("a folder, not a file", file=path,
+                         expected="an export file with this name (or no folder of that name here)")
+    if not path.is_file():  # a pipe would block, a broken link cannot be opened
+        raise InputError("not a regular file (a broken link, a pipe or a device)", file=path,
+                         expected="an export file")
+    try:
+        with path.open("rb") as fh:
+            return fh.read(HEAD_BYTES)
+    except OSError as exc:
+        raise InputError(f"cannot be read ({exc.strerror or exc})", file=path,
+                         expected="a file this user may read (check its permissions)") from None
+
+
+# How accents get garbled: (encoding detected, bytes back from the text with, the encoding
+# they really are in, what happened). Tried in this order.
+GARBLING = (
+    ("utf-8", "cp1252", "utf-8",
+     "UTF-8 that a program read as Windows-1252 and saved again as UTF-8 (double encoded)"),
+    ("cp1252", "cp1252", "mac_roman", "Mac Roman (an old Mac program saved it)"),
+    ("cp1252", "cp1252", "cp850", "DOS code page 850"),
+)
+
+
+def _garbled_header(header: list[str], missing: list[str], encoding: str) -> str | None:
+    """Why required names are missing when the header holds them with garbled accents
+    ('DÃ©bit', 'D�bit', 'D\x8ebit'): the encoding detected and what the file seems to be."""
+    wanted = {column_key(m): m for m in missing}
+    detected = "UTF-8" if encoding == "utf-8" else "Windows-1252"
+    for name in header:
+        if "\ufffd" in name:  # an accent already lost by an earlier program
+            pattern = "".join("." if c == "\ufffd" else re.escape(c) for c in column_key(name))
+            for key, real in wanted.items():
+                if re.fullmatch(pattern, key):
+                    return (f"the header reads {name!r} where {real!r} is expected: its accents "
+                            "were lost (replaced by \ufffd) by a program that opened the file "
+                            f"in the wrong encoding before it was saved; read as {detected}")
+        for detected_as, back_with, real_encoding, what in GARBLING:
+            if detected_as != encoding:
+                continue
+            try:
+                fixed = name.encode(back_with).decode(real_encoding)
+            except (UnicodeEncodeError, UnicodeDecodeError):
+                continue
+            if fixed != name and column_key(fixed) in wanted:
+                return (f"the header reads {name!r} where {wanted[column_key(fixed)]!r} is "
+                        f"expected: read as {detected} (the encoding detected), its accents "
+                        f"are garbled; the file seems to be {what}")
+    return None
 
 
 def sniff_markup(path: Path) -> Export | None:
     """An OFX or camt.053 statement, from its first bytes; None for anything else (a CSV)."""
-    with path.open("rb") as fh:
-        head = fh.read(4096)
+    head = _head(path)[:4096]
     text = head.lstrip(UTF8_BOM + b" \t\r\n").decode("latin-1")  # markers are ASCII
     upper = text.upper()
     if upper.startswith("OFXHEADER") or (text.startswith("<") and ("<OFX>" in upper
@@ -221,7 +294,7 @@ def sniff_markup(path: Path) -> Export | None:
     return None
 
 
-def _decode_head(head: bytes, path: Path) -> tuple[str, str]:
+def _decode_head(head: bytes, path: Path, legacy: str = "cp1252") -> tuple[str, str]:
     """Decode the first bytes strictly: UTF-8 (BOM or not), else Windows-1252."""
     if not head.replace(UTF8_BOM, b"").strip():
         raise InputError("empty file: no header row", file=path,
@@ -229,9 +302,12 @@ def _decode_head(head: bytes, path: Path) -> tuple[str, str]:
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise InputError("encoded in UTF-16", file=path,
                          expected="the CSV as downloaded (UTF-8 or Windows-1252)")
+    if head.startswith(b"PK\x03\x04"):
+        raise InputError("an Excel workbook (or another zip archive), not a CSV file",
+                         file=path, expected="the export saved as CSV (in Excel: File > Save "
+                                             "As > CSV), or downloaded again as CSV")
     if b"\x00" in head:
-        raise InputError("binary content, not a CSV text file", file=path,
-                         expected="a CSV export as downloaded from GoCardless or Shine")
+        raise _nul_error(path, head)
     body = head[len(UTF8_BOM):] if head.startswith(UTF8_BOM) else head
     try:  # incremental: the 64 KiB cut may fall inside a multi-byte character
         return codecs.getincrementaldecoder("utf-8")().decode(body, final=False), "utf-8"
@@ -239,16 +315,59 @@ def _decode_head(head: bytes, path: Path) -> tuple[str, str]:
         if head.startswith(UTF8_BOM):
             raise InputError("starts with a UTF-8 byte order mark but is not valid UTF-8",
                              file=path) from None
-    return _decode_cp1252(body, path), "cp1252"
+    return _decode_legacy(body, legacy, path), legacy
+
+
+def _nul_error(path: Path, data: bytes) -> InputError:
+    """A NUL byte: the line it is on in a text file, or binary content."""
+    at = data.find(b"\x00")
+    before = data[:at]
+    controls = set(range(32)) - {9, 10, 13}
+    # Text up to the NUL, a header line at least: a damaged text file, else a binary one.
+    text_like = (b"\n" in before or b"\r" in before) and not controls & set(before)
+    if not text_like:
+        return InputError("binary content, not a CSV text file", file=path,
+                          expected="a CSV export as downloaded from GoCardless or Shine")
+    line = data[:at].count(b"\n") + 1 if b"\n" in data else data[:at].count(b"\r") + 1
+    start = max(data.rfind(b"\n", 0, at), data.rfind(b"\r", 0, at)) + 1
+    return InputError(
+        f"a NUL byte (0x00) at character {at - start + 1} of the line: the file is damaged "
+        "(an interrupted copy or download?)", file=path, line=line,
+        value=data[start:at + 1].decode("cp1252", errors="replace")[-60:],
+        expected="a text CSV as downloaded, which never holds NUL bytes")
+
+
+def _decode_legacy(data: bytes, encoding: str, path: Path) -> str:
+    """Not UTF-8: Windows-1252, or Mac Roman for a file with an old Mac's CR-only lines
+    (Excel's "CSV (Macintosh)"), which decodes any byte."""
+    return data.decode("mac_roman") if encoding == "mac_roman" else _decode_cp1252(data, path)
 
 
 def _decode_cp1252(data: bytes, path: Path) -> str:
     try:
         return data.decode("cp1252")
     except UnicodeDecodeError as exc:
+        guess = _other_encoding(data)
+        seems = f"; it reads as {guess}" if guess else ""
         raise InputError(
-            f"neither UTF-8 nor Windows-1252 (byte 0x{data[exc.start]:02x} at offset {exc.start})",
-            file=path, expected="a CSV export as downloaded (UTF-8 or Windows-1252)") from None
+            f"neither UTF-8 nor Windows-1252 (byte 0x{data[exc.start]:02x} at offset "
+            f"{exc.start}{seems})", file=path, line=data[:exc.start].count(b"\n") + 1,
+            expected="a CSV export as downloaded (UTF-8 or Windows-1252): download it again "
+                     "and do not open and save it in another program") from None
+
+
+def _other_encoding(data: bytes) -> str | None:
+    """The encoding in which the first line is a known export's header, if one is."""
+    first = data.split(b"\n", 1)[0]
+    for encoding, name in (("mac_roman", "Mac Roman"), ("cp850", "DOS code page 850")):
+        try:
+            header = next(csv.reader([first.decode(encoding)], delimiter=";"), [])
+        except UnicodeDecodeError:
+            continue
+        names = {column_key(h) for h in header}
+        if any(all(column_key(c) in names for c in kind.required) for kind in SHINE_KINDS):
+            return name
+    return None
 
 
 def _header_score(header: list[str], kind: Kind) -> float:
@@ -285,18 +404,20 @@ def read_strings(export: Export) -> pl.DataFrame:
     takes both as empty. Blank lines are skipped; a short, long or truncated row is an
     InputError naming its line.
     """
-    path, sep = export.path, export.kind.separator
+    path, sep = export.path, export.sep
     source = _source(export)
     try:
         df = _polars_read(source, sep, export.header_lines + 1)
     except pl.exceptions.PolarsError as exc:
         if "utf-8" in str(exc).lower() and export.encoding == "utf-8":
             # The header was valid UTF-8 but a later byte is not: a Windows-1252 file.
-            return read_strings(replace(export, encoding="cp1252"))
+            return read_strings(replace(
+                export, encoding="mac_roman" if export.cr_only else "cp1252"))
         raise _locate_bad_record(export) or InputError(
             f"not readable as CSV ({str(exc).splitlines()[0]})", file=path) from None
-    if export.encoding == "cp1252":
-        notice(f"{path}: decoded as Windows-1252 (not UTF-8)")
+    if export.encoding != "utf-8":
+        notice(f"{path}: decoded as "
+               f"{'Mac Roman' if export.encoding == 'mac_roman' else 'Windows-1252'} (not UTF-8)")
     if df.width - 1 != len(export.columns):
         raise _locate_bad_record(export) or InputError(
             f"the header has {len(export.columns)} fields but {df.width - 1} were read",
@@ -319,14 +440,18 @@ def _source(export: Export) -> Path | bytes:
     """
     path = export.path
     if _holds_nul(path):
-        raise InputError("binary content, not a CSV text file", file=path)
-    if export.encoding == "utf-8":
+        raise _nul_error(path, path.read_bytes())
+    if export.encoding == "utf-8" and not export.cr_only:
         return path
     raw = path.read_bytes()
+    if export.cr_only:  # one line break per CR, so line numbers stay those of the file
+        raw = raw.replace(b"\r", b"\n")
+    if export.encoding == "utf-8":
+        return raw
     if raw.startswith(UTF8_BOM):
         raise InputError("starts with a UTF-8 byte order mark but is not valid UTF-8",
                          file=path)
-    return _decode_cp1252(raw, path).encode("utf-8")
+    return _decode_legacy(raw, export.encoding, path).encode("utf-8")
 
 
 def _holds_nul(path: Path) -> bool:
@@ -341,7 +466,9 @@ def _body_text(export: Export) -> str:
     """The whole file as text without BOM (for the slow error paths only)."""
     raw = export.path.read_bytes()
     raw = raw[len(UTF8_BOM):] if raw.startswith(UTF8_BOM) else raw
-    return raw.decode("utf-8") if export.encoding == "utf-8" else _decode_cp1252(raw, export.path)
+    if export.encoding == "utf-8":
+        return raw.decode("utf-8")
+    return _decode_legacy(raw, export.encoding, export.path)
 
 
 def _count(source: Path | bytes, char: str, quoted: bool) -> int:
@@ -426,7 +553,7 @@ def _fields_add_up(df: pl.DataFrame, blank: pl.Series | None, source: Path | byt
     if df.get_column(export.columns[-1]).null_count() == 0:
         return True
     records = df.height - (int(blank.sum()) if blank is not None else 0)
-    sep = export.kind.separator
+    sep = export.sep
     separators = _count(source, sep, quoted=True) - (0 if _ends_with(source, sep) else 1)
     return separators == (len(export.columns) - 1) * (records + 1)
 
@@ -435,8 +562,7 @@ def _locate_bad_record(export: Export) -> InputError | None:
     """Slow path, only after something looked wrong: walk the records to find the bad one."""
     text = _body_text(export)
     n_fields = len(export.columns)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=export.kind.separator,
-                        strict=True)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=export.sep, strict=True)
     start = 1
     try:
         for row in reader:
@@ -448,7 +574,7 @@ def _locate_bad_record(export: Export) -> InputError | None:
                 return InputError(
                     f"{how}: {len(row)} field{'s' if len(row) != 1 else ''} instead of {n_fields}",
                     file=export.path, line=line, value=_shorten(_physical_line(text, line)),
-                    expected=f"{n_fields} fields separated by {export.kind.separator!r}, "
+                    expected=f"{n_fields} fields separated by {export.sep!r}, "
                              "like the header")
     except csv.Error as exc:
         return InputError(
@@ -699,7 +825,10 @@ FILE_RANK = "__file_rank"
 
 def _age(path: Path) -> tuple[int, str]:
     """Sort key, oldest first: the most recently modified export is read last and wins."""
-    return path.stat().st_mtime_ns, path.name
+    try:
+        return path.stat().st_mtime_ns, path.name
+    except OSError:  # reported by sniff(), which reads the files in this order
+        return 0, path.name
 
 
 def oldest_first(exports: list[Export]) -> list[Export]:
@@ -715,11 +844,16 @@ def exports_in(folder: str | Path, own: tuple[Kind, ...], siblings: tuple[Kind, 
     stage that reads them; any other file is an error, so nothing is silently ignored.
     """
     folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise InputError("a file, not a folder", file=folder,
+                         expected="a folder holding the CSV exports")
     if not folder.is_dir():
         raise InputError("input folder not found", file=folder,
                          expected="a folder holding the CSV exports")
     found: dict[str, list[Export]] = {k.key: [] for k in own}
-    paths = [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in EXPORT_SUFFIXES]
+    # Whatever has an export's suffix is read, so a folder or broken link of that name is
+    # reported rather than skipped.
+    paths = [p for p in folder.iterdir() if p.suffix.lower() in EXPORT_SUFFIXES]
     for path in sorted(paths, key=_age):
         export = sniff_markup(path) or sniff(path)
         if export.kind in own:

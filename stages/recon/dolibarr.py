@@ -29,7 +29,8 @@ from urllib.parse import urlsplit, urlunsplit
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import (ConnectTimeoutError, MaxRetryError, NameResolutionError,
-                                NewConnectionError, ProtocolError, ReadTimeoutError)
+                                IncompleteRead, NewConnectionError, ProtocolError,
+                                ReadTimeoutError)
 from urllib3.exceptions import SSLError as Urllib3SSLError
 from urllib3.util.retry import Retry
 
@@ -252,7 +253,14 @@ class DolibarrClient:
         if 200 <= status < 300:
             try:
                 return response.json()
-            except ValueError:
+            except ValueError as exc:
+                cut = _cut_off_at(response, exc)
+                if cut is not None:
+                    raise InvalidResponseError(
+                        f"the answer to {method} {path} was cut off after {cut} bytes (JSON "
+                        "that stops before its end: the server or a proxy broke off, e.g. on "
+                        "a time or memory limit); try again, or lower dolibarr.page_size",
+                        status=status) from None
                 raise InvalidResponseError(self._scrub(
                     f"the answer to {method} {path} is not JSON (status {status}, starts with "
                     f"{_snippet(response.text)!r}): is DOLIBARR_URL the Dolibarr root?"),
@@ -445,8 +453,25 @@ def _reason(exc: BaseException, timeout: tuple[float, float]) -> str:
     if isinstance(cause, ReadTimeoutError) or isinstance(exc, requests.ReadTimeout):
         return f"no answer within {timeout[1]:g} s"
     if isinstance(cause, ProtocolError):
+        cut = next((a for a in cause.args if isinstance(a, IncompleteRead)), None)
+        if cut is not None:
+            got = cut.partial if isinstance(cut.partial, int) else len(cut.partial)
+            return (f"the answer was cut off after {got} bytes, "
+                    f"{cut.expected} more were announced")
         return "the connection was dropped"
     return type(cause).__name__
+
+
+def _cut_off_at(response: requests.Response, exc: ValueError) -> int | None:
+    """The length of a JSON answer that ends before its document does, else None."""
+    text = response.text.rstrip()
+    position = getattr(exc, "pos", None)
+    # Broken off inside a string (which then runs to the end), or wanting more at the end.
+    runs_to_end = str(getattr(exc, "msg", "")).startswith("Unterminated string")
+    if not text.startswith(("[", "{")) or position is None or \
+            (position < len(text) and not runs_to_end):
+        return None
+    return len(response.content)
 
 
 def _server_message(response: requests.Response) -> tuple[str, bool]:

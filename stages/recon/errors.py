@@ -36,14 +36,30 @@ class InputError(Exception):
         text = ", ".join(where) + ": " if where else ""
         text += message.rstrip(".")
         if value is not None:
-            text += f"; found {value!r}"
+            text += f"; found {_quoted(value)}"
         if expected:
             text += f"; expected {expected}"
         super().__init__(text + ".")
 
 
+def _quoted(value: object, limit: int = 200) -> str:
+    """A value as quoted in a message; a huge one (a runaway field) cut, its size said."""
+    shown = repr(value)
+    if len(shown) <= limit:
+        return shown
+    return f"{shown[:limit]}… ({len(str(value)):,} characters)"
+
+
 class StageError(Exception):
     """A failure outside the input files (network, remote server, configuration)."""
+
+
+def os_error_text(exc: OSError) -> str:
+    """'<path>: <reason>.' for an OSError the system raised on a file or folder."""
+    reason = exc.strerror or type(exc).__name__
+    paths = [str(p) for p in (exc.filename, exc.filename2) if p is not None]
+    where = " -> ".join(paths) + ": " if paths else ""
+    return f"{where}{reason[0].lower() + reason[1:]} ({type(exc).__name__})."
 
 
 def run(main: Callable[[], int | None]) -> None:
@@ -52,6 +68,9 @@ def run(main: Callable[[], int | None]) -> None:
         code = main()
     except (InputError, StageError) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    except OSError as exc:  # a file or folder the system refused: name it, no traceback
+        print(f"error: {os_error_text(exc)}", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -24,6 +24,7 @@ LINES_PER_FLAG = 30
 ROWS_PER_FLAG = 500
 HTML_ROWS_PER_FLAG = 200
 OUTCOMES = (RECEIVED, PENDING, FAILED, CHARGED_BACK)
+IN_EUR = pl.col("currency").fill_null("EUR") == "EUR"  # the figures' sums are in EUR
 AGE_BUCKETS = ("not yet due", "0-30", "31-60", "61-90", "> 90")
 PAYOUT_IN_BANK = ("PAYOUT_MATCHED", "PAYOUT_AMOUNT_MISMATCH")
 # Where an open invoice's money stands: pass 1 rows on invoices still open, pass 2's own.
@@ -78,7 +79,8 @@ def verdict_cents(pass1: pl.DataFrame, pass2: pl.DataFrame,
                      .otherwise("invoice_total_cents"))
     fees = pass3.filter(pl.col("fees_flag").is_not_null())
     return pl.concat([
-        pass1.select("flag", cents="share_cents"),
+        # The totals are in EUR: a payment in another currency is counted, not added.
+        pass1.select("flag", cents=pl.when(IN_EUR).then("share_cents")),
         pass2.select("flag", cents=invoice_cents),
         pass3.select("flag", cents=pl.coalesce("net_cents", "bank_amount_cents")),
         fees.select(flag="fees_flag", cents=pl.col("deducted_cents") - pl.col("fees_cents")),
@@ -101,9 +103,9 @@ def flag_totals(pass1: pl.DataFrame, pass2: pl.DataFrame, pass3: pl.DataFrame) -
 def unique_payments(pass1: pl.DataFrame) -> pl.DataFrame:
     """One row per payment (a payment over several invoices has one row per invoice)."""
     multi = pl.col("match_type") == MULTI
-    columns = ["gc_payment_id", "match_type", "amount_cents", "payment_status", "payout_id",
-               "charge_date"]
-    payments = pass1.select(columns)
+    columns = ["gc_payment_id", "match_type", "payment_status", "payout_id", "charge_date"]
+    # Amounts in another currency are counted, not added to the EUR sums.
+    payments = pass1.select(*columns, amount_cents=pl.when(IN_EUR).then("amount_cents"))
     return pl.concat([payments.filter(~multi),
                       payments.filter(multi).unique("gc_payment_id", maintain_order=True)])
 
@@ -243,7 +245,8 @@ def action_rows(pass1: pl.DataFrame, pass2: pl.DataFrame, pass3: pl.DataFrame,
     payment_line = pl.concat_str([
         pl.col("invoice_ref").fill_null("(no invoice)"),
         pl.lit(" <- "), pl.col("gc_payment_id"),
-        fmt(" {} EUR {}", money_expr(pl.col("share_cents")), pl.col("payment_status")),
+        fmt(" {} {} {}", money_expr(pl.col("share_cents")), pl.col("currency").fill_null("EUR"),
+            pl.col("payment_status")),
         fmt(" ({})", pl.col("customer_name").fill_null("?")),
         pl.when(pl.col("flag") == "AMOUNT_MISMATCH").then(fmt(
             ": invoice {} EUR, {} EUR left to pay", money_expr(pl.col("invoice_total_cents")),

@@ -65,6 +65,11 @@ def snapshot_file(folder: Path, name: str) -> Path:
     """The snapshot's `name` file: as fetch_dolibarr writes it (JSON Lines), else the JSON
     array of a folder saved by hand (`invoices.jsonl` -> `invoices.json`)."""
     lines, array = folder / name, (folder / name).with_suffix(".json")
+    for path in (lines, array):  # whichever is there but is not a file is the one to name
+        if path.exists() and not path.is_file():
+            raise InputError("a folder, not a file" if path.is_dir() else "not a regular file",
+                             file=path, expected=f"{name} (JSON Lines) or {array.name} (a JSON "
+                                                 "array) as a file in the snapshot folder")
     return array if array.is_file() and not lines.is_file() else lines
 
 
@@ -78,14 +83,22 @@ def read_objects(path: str | Path, keys: tuple[str, ...],
     is on line i + that), else None.
     """
     path = Path(path)
-    if path.suffix == ".jsonl" and path.is_file():
-        return _read_json_lines(path, keys, integers), 1
     try:
-        lines = _object_lines(path)
+        return _read_objects(path, keys, integers)
     except FileNotFoundError:
         raise InputError("file not found", file=path,
                          expected="a snapshot folder with invoices and third parties "
                                   "(.jsonl, or .json arrays)") from None
+    except OSError as exc:
+        raise InputError(f"cannot be read ({exc.strerror or exc})", file=path,
+                         expected="a snapshot file this user may read") from None
+
+
+def _read_objects(path: Path, keys: tuple[str, ...],
+                  integers: tuple[str, ...]) -> tuple[pl.DataFrame, int | None]:
+    if path.suffix == ".jsonl" and path.is_file():
+        return _read_json_lines(path, keys, integers), 1
+    lines = _object_lines(path)
     if lines is not None:
         try:
             return _read_ndjson(lines, keys, integers), 2

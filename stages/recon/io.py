@@ -61,12 +61,21 @@ def scan_parquet(path: str | Path, schema: dict) -> pl.LazyFrame:
     """A stage output as a lazy frame (only the schema's columns are read, filters are
     pushed into the read), its columns and types checked first."""
     path = _existing(path)
-    conform(pl.DataFrame(schema=pl.read_parquet_schema(path)), schema, str(path))
+    try:
+        written = pl.read_parquet_schema(path)
+    except (pl.exceptions.PolarsError, OSError) as exc:  # cut short, or not Parquet at all
+        raise InputError(f"not a readable Parquet file ({str(exc).splitlines()[0]})",
+                         file=path, expected="the file as the stage before wrote it: run "
+                                             "that stage again (make removes it first)") from None
+    conform(pl.DataFrame(schema=written), schema, str(path))
     return pl.scan_parquet(path).select(list(schema)).cast(schema)
 
 
 def _existing(path: str | Path) -> Path:
     path = Path(path)
+    if path.is_dir():
+        raise InputError("a folder, not a file", file=path,
+                         expected="the Parquet file the stage before writes")
     if not path.is_file():
         raise InputError("file not found (run the stage that writes it first)", file=path)
     return path

@@ -48,8 +48,9 @@ import polars as pl
 from recon.apply_decisions import (decided_links, ignored_payments, no_invoice_taken_twice,
                                     withhold_decided_payments)
 from recon.decisions import IGNORED, Decisions
-from recon.match_common import (CHARGED_BACK, FAILED, PENDING, RECEIVED, Settings, days_text,
-                                empty_to_null, eur, fmt, state_group)
+from recon.match_common import (CHARGED_BACK, COMPANY_CURRENCY, FAILED, PENDING, RECEIVED,
+                                Settings, days_text, empty_to_null, eur, fmt, state_group,
+                                with_currency_codes)
 from recon.names import name_key
 from recon.schemas import PASS1
 
@@ -61,6 +62,7 @@ MATCHED, FIX_CANDIDATE, PARTIAL = "MATCHED", "GC_PAID_DOLIBARR_OPEN", "GC_PARTIA
 GC_PENDING, GC_FAILED, GC_CHARGED_BACK = "GC_PENDING", "GC_FAILED", "GC_CHARGED_BACK"
 AMOUNT_MISMATCH, AMBIGUOUS, UNMATCHED = "AMOUNT_MISMATCH", "AMBIGUOUS", "GC_UNMATCHED"
 RETRIED = "GC_RETRIED"  # a failed attempt superseded by a later payment for the same invoice
+CURRENCY_MISMATCH = "CURRENCY_MISMATCH"  # payment and invoice in different currencies
 
 CREDIT_NOTE_TYPE = 2
 DRAFT, VALIDATED, CLOSED, ABANDONED = 0, 1, 2, 3
@@ -68,9 +70,10 @@ DRAFT, VALIDATED, CLOSED, ABANDONED = 0, 1, 2, 3
 # What the pass reads of its inputs (the other columns are never looked at).
 PAYMENT_INPUT_COLUMNS = ("gc_payment_id", "created_at", "charge_date", "amount_cents",
                          "description", "reference", "status", "amount_refunded_cents",
-                         "payout_id", "customer_name")
+                         "payout_id", "customer_name", "currency")
 INVOICE_INPUT_COLUMNS = ("invoice_id", "invoice_ref", "socid", "customer_name", "type", "status",
-                         "paid", "total_cents", "remaining_cents", "invoice_date", "due_date")
+                         "paid", "total_cents", "remaining_cents", "invoice_date", "due_date",
+                         "currency")
 
 
 # --- preparation -------------------------------------------------------------------------
@@ -87,7 +90,7 @@ def prepare_invoices(invoices: pl.DataFrame) -> pl.DataFrame:
         .when(~status.is_in([VALIDATED, CLOSED]) | (total == 0)).then(pl.lit("invoice of no amount"))
     )
     settled = (status == CLOSED) | ((status == VALIDATED) & (remaining <= 0))
-    return invoices.with_columns(
+    return with_currency_codes(invoices).with_columns(
         invoice_row=pl.int_range(pl.len(), dtype=pl.UInt32),
         remaining_cents=remaining,
         excluded_why=excluded_why,
@@ -107,7 +110,7 @@ def prepare_payments(payments: pl.DataFrame, invoices: pl.DataFrame,
     `row` numbers the payments (and `invoice_row` the invoices): the links carry both, so
     the verdicts pick their columns by position instead of joining on the text ids.
     """
-    df = payments.with_columns(
+    df = with_currency_codes(payments).with_columns(
         row=pl.int_range(pl.len(), dtype=pl.UInt32),
         state=state_group(pl.col("status")),
         refunded_cents=pl.col("amount_refunded_cents").fill_null(0),
@@ -175,13 +178,14 @@ def _named_invoices(payments: pl.DataFrame, invoices: pl.DataFrame) -> pl.DataFr
     """One row per (payment, named ref, Dolibarr invoice with that ref, if any)."""
     pairs = (
         payments.select("gc_payment_id", "row", "amount_cents", "named", "named_where", "rule",
-                        "conflict")
+                        "conflict", "currency")
         .filter(pl.col("named").list.len() > 0)
         .explode("named").rename({"named": "named_ref"})
     )
     joined = pairs.join(
         invoices.select("ref_key", "invoice_id", "invoice_row", "socid", "eligible",
-                        "excluded_why", "total_cents", "remaining_cents"),
+                        "excluded_why", "total_cents", "remaining_cents",
+                        invoice_currency="currency"),
         left_on="named_ref", right_on="ref_key", how="left")
     hits = pl.col("invoice_id").is_not_null().cast(pl.Int64)
     if joined.height > pairs.height:  # a ref several Dolibarr invoices share (rare)
@@ -189,15 +193,33 @@ def _named_invoices(payments: pl.DataFrame, invoices: pl.DataFrame) -> pl.DataFr
     return joined.with_columns(ref_hits=hits)
 
 
+# --- currencies ----------------------------------------------------------------------------
+
+def _comparable(payment_currency: pl.Expr, invoice_currency: str) -> pl.Expr:
+    """Whether a payment's amount may be compared with an invoice's: Dolibarr gives the
+    invoice's amounts (total_ttc, remaintopay) in the company's currency, so both must be
+    in it (an invoice in another currency has its own amounts only in multicurrency_*)."""
+    return (payment_currency == pl.col(invoice_currency)) & (payment_currency == COMPANY_CURRENCY)
+
+
+def _amounts_in_company_currency(same_foreign_currency: pl.Expr) -> pl.Expr:
+    """The reason a payment in the invoice's own foreign currency is still not compared."""
+    return (pl.when(same_foreign_currency)
+            .then(pl.lit(f" (Dolibarr gives the invoice's amounts in {COMPANY_CURRENCY})"))
+            .otherwise(pl.lit("")))
+
+
 # --- rules -------------------------------------------------------------------------------
 
-def _left(rows: pl.DataFrame, flag: str, match_type: str | pl.Expr, refs: pl.Expr,
+def _left(rows: pl.DataFrame, flag: str | pl.Expr, match_type: str | pl.Expr, refs: pl.Expr,
           evidence: pl.Expr) -> pl.DataFrame:
     """Payments a rule looked at and did not link: the proposed flag, candidates, why."""
     if isinstance(match_type, str):
         match_type = pl.lit(match_type)
+    if isinstance(flag, str):
+        flag = pl.lit(flag)
     return rows.select(
-        "gc_payment_id", "row", flag=pl.lit(flag), match_type=match_type,
+        "gc_payment_id", "row", flag=flag, match_type=match_type,
         invoice_ref=refs, evidence=evidence,
     )
 
@@ -251,11 +273,15 @@ def _multi_invoice_rule(payments: pl.DataFrame, named: pl.DataFrame, settings: S
         all_open=(pl.col("remaining_cents") > 0).all(),
         sum_remaining=pl.col("remaining_cents").sum(),
         sum_total=pl.col("total_cents").sum(),
+        currency=pl.col("currency").first(),
+        foreign=pl.col("named_ref").filter(~_comparable(pl.col("currency"), "invoice_currency")),
+        foreign_currencies=pl.col("invoice_currency")
+        .filter(~_comparable(pl.col("currency"), "invoice_currency")).unique(maintain_order=True),
     ).join(amounts, on="gc_payment_id")
     refs_text = pl.col("refs").list.join(";")
     n = pl.col("refs").list.len()
     by_remaining = pl.col("all_open") & (pl.col("sum_remaining") == pl.col("amount_cents"))
-    why_not = (
+    blocked = (
         pl.when(pl.col("missing").list.len() > 0)
         .then(fmt("{} not among the Dolibarr invoices read", pl.col("missing").list.join(", ")))
         .when(pl.col("doubled").list.len() > 0)
@@ -266,14 +292,27 @@ def _multi_invoice_rule(payments: pl.DataFrame, named: pl.DataFrame, settings: S
         .when(pl.col("customers") > 1).then(pl.lit("they belong to different customers"))
         .when(n > settings.max_invoices_per_payment)
         .then(fmt("more than {} invoices", pl.lit(settings.max_invoices_per_payment)))
+    )
+    # Amounts in different currencies are never added up nor compared.
+    foreign = blocked.is_null() & (pl.col("foreign").list.len() > 0)
+    why_not = (
+        pl.when(blocked.is_not_null()).then(blocked)
+        .when(foreign)
+        .then(fmt("{} in {} but the payment in {}{}: amounts in different currencies are never "
+                  "compared", pl.col("foreign").list.join(", "),
+                  pl.col("foreign_currencies").list.join("/"), pl.col("currency"),
+                  _amounts_in_company_currency(
+                      pl.col("foreign_currencies").list.contains(pl.col("currency")))))
         .when(~by_remaining & (pl.col("sum_total") != pl.col("amount_cents")))
         .then(fmt("their open amounts add up to {} (totals {}), not the payment's {}",
                         eur(pl.col("sum_remaining")), eur(pl.col("sum_total")),
                         eur(pl.col("amount_cents"))))
     )
-    judged = per_payment.with_columns(why_not=why_not, by_remaining=by_remaining)
+    judged = per_payment.with_columns(why_not=why_not, by_remaining=by_remaining, foreign=foreign)
     left = _left(
-        judged.filter(pl.col("why_not").is_not_null()), AMBIGUOUS, MULTI, refs_text,
+        judged.filter(pl.col("why_not").is_not_null()),
+        pl.when("foreign").then(pl.lit(CURRENCY_MISMATCH)).otherwise(pl.lit(AMBIGUOUS)),
+        MULTI, refs_text,
         fmt("the payment names {} invoices ({}): {}; not linked", n,
                   pl.col("refs").list.join(", "), pl.col("why_not")))
     accepted = judged.filter(pl.col("why_not").is_null()).select(
@@ -301,14 +340,14 @@ def _soft_rule(payments: pl.DataFrame, invoices: pl.DataFrame, consumed: pl.Data
     """Rule 5: amount + name key + date, unique on both sides, for payments naming nothing."""
     pays = payments.select(
         "gc_payment_id", "row", "amount_cents", "charge_date", "rule", "conflict", "state",
-        pay_name="customer_name",
+        "currency", pay_name="customer_name",
     ).filter(
         (pl.col("rule") == NONE) & ~pl.col("conflict") & (pl.col("state") != FAILED)
-        & pl.col("charge_date").is_not_null()
+        & pl.col("charge_date").is_not_null() & (pl.col("currency") == COMPANY_CURRENCY)
     ).drop("rule", "conflict", "state")
     invs = invoices.filter(pl.col("eligible")).join(consumed, on="invoice_id", how="anti").select(
         "invoice_id", "invoice_row", "invoice_ref", "total_cents", "invoice_date", "due_date",
-        inv_name="customer_name")
+        "currency", inv_name="customer_name")
     keys = _name_keys(pays["pay_name"], invs["inv_name"], settings=settings)
     pays = pays.join(keys, left_on="pay_name", right_on="name", how="left")
     invs = invs.join(keys, left_on="inv_name", right_on="name", how="left")
@@ -317,7 +356,8 @@ def _soft_rule(payments: pl.DataFrame, invoices: pl.DataFrame, consumed: pl.Data
     from_due = (pl.col("charge_date") - pl.col("due_date")).dt.total_days().abs()
     pairs = (
         pays.filter(pl.col("key") != "")
-        .join(invs, left_on=["amount_cents", "key"], right_on=["total_cents", "key"])
+        .join(invs, left_on=["amount_cents", "key", "currency"],
+              right_on=["total_cents", "key", "currency"])
         .with_columns(from_invoice=from_invoice, from_due=from_due)
         .with_columns(days_apart=pl.min_horizontal("from_invoice", "from_due"))
         .filter(pl.col("days_apart") <= tolerance)
@@ -378,7 +418,7 @@ def _name_keys(*names: pl.Series, settings: Settings) -> pl.DataFrame:
 # What the verdicts need of a payment (the prepared frame also holds the parsed texts).
 _PAYMENT_COLUMNS = ("gc_payment_id", "state", "status", "amount_cents", "refunded_cents",
                     "charge_date", "created_at", "created_date", "description", "reference",
-                    "payout_id", "customer_name")
+                    "payout_id", "customer_name", "currency")
 
 
 def _judge_links(links: pl.DataFrame, payments: pl.DataFrame, invoices: pl.DataFrame,
@@ -391,10 +431,14 @@ def _judge_links(links: pl.DataFrame, payments: pl.DataFrame, invoices: pl.DataF
     invoice_columns = invoices.select(
         "total_cents", "remaining_cents", "invoice_date", "due_date", "settled",
         linked_ref="invoice_ref", invoice_customer_name="customer_name",
-        invoice_status="status", invoice_paid="paid")
+        invoice_status="status", invoice_paid="paid", invoice_currency="currency")
     # Grouped and filtered while the frame is narrow; the wide columns come last.
     facts = payments.select("state", "charge_date", "created_at", "created_date")
-    df = _beside(links.with_columns(several=pl.len().over("invoice_id") > 1), facts, "row")
+    pair = pl.DataFrame([payments["currency"].gather(links["row"]),
+                         invoices["currency"].gather(links["invoice_row"]).alias("theirs")])
+    same = pair.select(_comparable(pl.col("currency"), "theirs")).to_series()
+    links = links.with_columns(same_currency=same, several=pl.len().over("invoice_id") > 1)
+    df = _beside(links, facts, "row")
     alone = _alone_on_their_invoice(df.filter(~pl.col("several")))
     grouped = _grouped_on_their_invoice(
         df.filter(pl.col("several"))
@@ -414,12 +458,13 @@ def _beside(df: pl.DataFrame, frame: pl.DataFrame, rows: str) -> pl.DataFrame:
 def _alone_on_their_invoice(df: pl.DataFrame) -> pl.DataFrame:
     """Links that are the only one on their invoice (most of them): no window needed."""
     state, share = pl.col("state"), pl.col("share_cents")
+    active = state.is_in([RECEIVED, PENDING]) & pl.col("same_currency")
     return df.with_columns(
         superseded=pl.lit(False),
-        active=state.is_in([RECEIVED, PENDING]),
-        received_cents=pl.when(state == RECEIVED).then(share).otherwise(0),
-        pending_cents=pl.when(state == PENDING).then(share).otherwise(0),
-        n_active=state.is_in([RECEIVED, PENDING]).cast(pl.UInt32),
+        active=active,
+        received_cents=pl.when(active & (state == RECEIVED)).then(share).otherwise(0),
+        pending_cents=pl.when(active & (state == PENDING)).then(share).otherwise(0),
+        n_active=active.cast(pl.UInt32),
         later_ids=pl.lit(None, pl.String),
         later_cents=pl.lit(None, pl.Int64),
         later_state=pl.lit(None, pl.String),
@@ -434,7 +479,8 @@ def _grouped_on_their_invoice(df: pl.DataFrame) -> pl.DataFrame:
     df = df.with_columns(
         superseded=state.is_in([FAILED, CHARGED_BACK]) & ~last,
         payment_ids=pl.col("gc_payment_id").over(inv, mapping_strategy="join"),
-    ).with_columns(active=~pl.col("superseded") & state.is_in([RECEIVED, PENDING]))
+    ).with_columns(active=~pl.col("superseded") & state.is_in([RECEIVED, PENDING])
+                   & pl.col("same_currency"))
     return df.with_columns(
         received_cents=share.filter(pl.col("active") & (state == RECEIVED)).sum().over(inv),
         pending_cents=share.filter(pl.col("active") & (state == PENDING)).sum().over(inv),
@@ -474,6 +520,7 @@ def _link_flag() -> pl.Expr:
         .when(state == CHARGED_BACK).then(
             pl.when(settled).then(pl.lit(GC_CHARGED_BACK)).otherwise(pl.lit(GC_FAILED)))
         .when(state == PENDING).then(pl.lit(GC_PENDING))
+        .when(~pl.col("same_currency")).then(pl.lit(CURRENCY_MISMATCH))
         .when(settled).then(on_settled)
         .otherwise(on_open)
     )
@@ -534,6 +581,11 @@ def _link_evidence() -> pl.Expr:
     refunded = _part(eur(pl.when(pl.col("refunded_cents") > 0).then("refunded_cents")),
                      " refunded to the customer")
     dolibarr = _part("Dolibarr: ", _dolibarr_state())
+    currencies = _part("payment in ", pl.when(~pl.col("same_currency")).then("currency"),
+                       ", invoice in ", pl.col("invoice_currency"),
+                       _amounts_in_company_currency(
+                           pl.col("currency") == pl.col("invoice_currency")),
+                       ": amounts in different currencies are never compared")
     # Which amount failed, and what the next attempt brought (a person reads both rows).
     retried = pl.when("superseded").then(fmt(
         "{} {}, then payment {} brought {} ({}) for the same invoice: the later one decides",
@@ -542,7 +594,8 @@ def _link_evidence() -> pl.Expr:
         pl.col("later_ids"), eur(pl.col("later_cents")), pl.col("later_state")))
     others = _part("other payments for this invoice: ",
                    pl.when(~pl.col("superseded")).then("related_payment_ids"))
-    return pl.concat_str([_rule_evidence(), money, pending, refunded, dolibarr, retried, others],
+    return pl.concat_str([_rule_evidence(), currencies, money, pending, refunded, dolibarr,
+                          retried, others],
                          separator="; ", ignore_nulls=True)
 
 
@@ -647,6 +700,6 @@ def _to_schema(rows: pl.DataFrame) -> pl.DataFrame:
         "related_refs": pl.col("related_refs"),
         "related_payment_ids": empty_to_null(pl.col("related_payment_ids")),
         "days_apart": pl.col("days_apart"),
-        "currency": pl.lit(None, pl.String),  # the currency work (issue 10) carries it through
+        "currency": pl.col("currency"),
     }
     return rows.select(**columns).cast(PASS1)

@@ -48,8 +48,8 @@ import polars as pl
 from recon.apply_decisions import (decided_bank_ids, decided_payout_evidence,
                                     decided_payouts, ignored_bank_lines)
 from recon.decisions import Decisions
-from recon.match_common import (Settings, days_text, empty_to_null, eur, fmt, plural,
-                                signed_eur)
+from recon.match_common import (COMPANY_CURRENCY, Settings, days_text, empty_to_null, eur,
+                                fmt, plural, signed_eur, with_currency_codes)
 from recon.schemas import PASS3
 
 BY_REFERENCE, BY_AMOUNT_DATE, NONE = "reference_in_label", "amount_date", "none"
@@ -62,7 +62,7 @@ FEES_EXPLAINED = "FEES_EXPLAINED"
 PAYMENT_COLUMNS = ("gc_payment_id", "payout_id", "amount_cents", "description",
                    "transaction_fee_cents", "transaction_fee_tax_cents", "app_fee_cents")
 BANK_COLUMNS = ("bank_transaction_id", "operation_date", "personal", "amount_cents", "label",
-                "counterparty")
+                "counterparty", "currency")
 # Of the breakdown, only the debits and the fees given back are ever shown: pass3.py reads
 # just those lines (a few percent of them) and these columns.
 ITEM_COLUMNS = ("payout_id", "resource_type", "gc_payment_id", "description", "status",
@@ -80,6 +80,7 @@ def prepare_payouts(payouts: pl.DataFrame, payments: pl.DataFrame,
     # A payment whose export leaves transaction_fee empty makes the split unknown (null).
     known = lambda name: pl.when(pl.col(name).is_null().any()).then(None)\
         .otherwise(pl.col(name).sum())  # noqa: E731
+    payouts = with_currency_codes(payouts)
     gross = (
         payments.filter(pl.col("payout_id").is_not_null())
         .group_by("payout_id")
@@ -145,7 +146,8 @@ def bank_credits(bank: pl.DataFrame, settings: Settings) -> pl.DataFrame:
     text = pl.concat_str([pl.col("label"), pl.col("counterparty")], separator=" | ",
                          ignore_nulls=True).str.to_uppercase()
     return (
-        bank.filter((pl.col("amount_cents") > 0) & ~pl.col("personal").fill_null(False))
+        with_currency_codes(bank)
+        .filter((pl.col("amount_cents") > 0) & ~pl.col("personal").fill_null(False))
         .with_columns(text=text)
         .with_columns(
             gocardless_looking=pl.col("text").str.contains(settings.gocardless_label.upper(),
@@ -196,8 +198,11 @@ def _reference_pairs(payouts: pl.DataFrame, credits: pl.DataFrame) -> pl.DataFra
     )
     hits = hits.select("payout_id", "ref_key", texts["text"][hits["text_no"]])
     hits = hits.filter(_holds_whole_word(hits))
-    return hits.join(credits.select("text", "bank_transaction_id"), on="text").select(
-        "payout_id", "bank_transaction_id")
+    # A payout is only ever matched to a bank line in its own currency.
+    return (hits.join(credits.select("text", "bank_transaction_id", "currency"), on="text")
+            .join(payouts.select("payout_id", "currency"), on=["payout_id", "currency"],
+                  how="semi")
+            .select("payout_id", "bank_transaction_id"))
 
 
 def _holds_whole_word(hits: pl.DataFrame) -> pl.Series:
@@ -224,10 +229,11 @@ def _amount_date_pairs(payouts: pl.DataFrame, credits: pl.DataFrame,
     candidates = payouts.filter(
         pl.col("arrival_date").is_not_null() & (pl.col("payout_status") != "bounced"))
     pairs = (
-        candidates.select("payout_id", "net_cents", "arrival_date")
+        candidates.select("payout_id", "net_cents", "arrival_date", "currency")
         .join(credits.filter(~pl.col("names_invoice"))
-              .select("bank_transaction_id", "amount_cents", "operation_date", "gocardless_looking"),
-              left_on="net_cents", right_on="amount_cents")
+              .select("bank_transaction_id", "amount_cents", "operation_date", "gocardless_looking",
+                      "currency"),
+              left_on=["net_cents", "currency"], right_on=["amount_cents", "currency"])
         .filter((pl.col("operation_date") - pl.col("arrival_date")).dt.total_days().abs()
                 <= tolerance)
         .with_columns(tier=pl.when("gocardless_looking").then(0).otherwise(1))
@@ -408,15 +414,23 @@ def _match_evidence(df: pl.DataFrame, last_bank_date: date | None,
         pl.when(pl.col("payout_status") == "bounced")
         .then(pl.lit("payout bounced: the bank refused it"))
         .otherwise(fmt("overdue by {}: no bank credit carries the reference {}, and none of "
-                       "{} within {} of the arrival date {} (the bank export runs to {})",
+                       "{} within {} of the arrival date {} (the bank export runs to {}){}",
                        days_text(overdue), pl.col("reference"), net,
-                       tolerance, arrival_text, last))
+                       tolerance, arrival_text, last, _only_its_currency()))
     )
     return _text_by_case(df, [(pl.col("flag") == AMBIGUOUS, ambiguous),
                               (pl.col("flag") == PAYOUT_PENDING, pending),
                               (pl.col("flag") == NOT_IN_BANK, missing),
                               (pl.col("match_type") == BY_REFERENCE, by_reference)],
                          otherwise=by_amount)
+
+
+def _only_its_currency() -> pl.Expr:
+    """Said of a payout in another currency than the company's: where it was looked for."""
+    return (pl.when(pl.col("currency") != COMPANY_CURRENCY)
+            .then(fmt("; the payout is in {}: only bank lines in {} were compared",
+                      pl.col("currency"), pl.col("currency")))
+            .otherwise(pl.lit("")))
 
 
 def _fees_explanation(rows: pl.DataFrame, items: pl.DataFrame, payments: pl.DataFrame,

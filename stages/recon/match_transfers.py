@@ -40,7 +40,7 @@ from datetime import date
 
 import polars as pl
 
-from recon.match_common import Settings, days_text, eur, fmt
+from recon.match_common import COMPANY_CURRENCY, Settings, days_text, eur, fmt
 from recon.names import name_key
 
 BY_REF, MULTI, SOFT = "ref_in_label", "multi_invoice", "soft"
@@ -132,11 +132,13 @@ def _named(credits: pl.DataFrame, refs: pl.DataFrame,
 
 
 def _same_currency(pairs: pl.DataFrame) -> pl.Expr:
-    """Whether credit and invoice are in one currency (unknown on either side: yes)."""
+    """Whether a credit may be compared with an invoice: both in the company's currency
+    (an invoice without multicurrency_code is; Dolibarr's amounts always are)."""
     if "currency" not in pairs.columns or "currency_invoice" not in pairs.columns:
         return pl.lit(True)
-    return (pl.col("currency").is_null() | pl.col("currency_invoice").is_null()
-            | (pl.col("currency") == pl.col("currency_invoice")))
+    credit = pl.col("currency").fill_null(COMPANY_CURRENCY)
+    invoice = pl.col("currency_invoice").fill_null(COMPANY_CURRENCY)
+    return (credit == invoice) & (credit == COMPANY_CURRENCY)
 
 
 # --- strong rules ------------------------------------------------------------------------

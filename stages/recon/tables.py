@@ -12,7 +12,7 @@ from recon.match_common import eur, fmt
 
 RECONCILIATION_COLUMNS = [
     "flag", "match_type", "invoice_ref", "gc_payment_id", "row_kind", "payment_status",
-    "payment_amount_eur", "share_eur", "refunded_eur", "invoice_total_eur",
+    "payment_amount_eur", "payment_currency", "share_eur", "refunded_eur", "invoice_total_eur",
     "invoice_remaining_eur", "charge_date", "invoice_date", "due_date", "days_past_due",
     "customer_name", "invoice_customer_name", "payout_id", "bank_transaction_id",
     "bank_date", "money_in_bank", "related_payment_ids", "evidence",
@@ -45,6 +45,7 @@ def reconciliation_frame(pass1: pl.DataFrame, pass2: pl.DataFrame,
         "bank_transaction_id", "bank_date", "related_payment_ids", "evidence", "money_in_bank",
         "share_cents", "invoice_total_cents", "invoice_remaining_cents",
         row_kind=pl.lit("payment"),
+        payment_currency="currency",
         payment_amount_cents="amount_cents",
         refunded_cents="amount_refunded_cents",
         due_date="invoice_due_date",

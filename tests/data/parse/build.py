@@ -62,6 +62,16 @@ def excel_resaved(rows):
     return [rows[0]] + [[excel_cell(v) for v in row] for row in rows[1:]]
 
 
+def french_cell(value: str) -> str:
+    """Excel in a French locale: decimal comma, VRAI/FAUX (the dates as in excel_cell)."""
+    value = {"TRUE": "VRAI", "FALSE": "FAUX"}.get(value, value)
+    return value.replace(".", ",") if re.fullmatch(r"-?\d+\.\d+", value) else value
+
+
+def excel_resaved_french(rows):
+    return [rows[0]] + [[french_cell(excel_cell(v)) for v in row] for row in rows[1:]]
+
+
 # --- the files ---------------------------------------------------------------------------
 
 def build() -> None:
@@ -101,8 +111,16 @@ def build() -> None:
     cut_row = b"PM00028VJTQ159,2026-02-04T16:27:55.000Z,2026-02-11,60.0"
     (HERE / "payments_truncated.csv").write_bytes(truncated[:truncated.rindex(b"\n") + 1] + cut_row)
     write_rows("payments_excel.csv", excel_resaved(payments), encoding="cp1252", eol="\r\n")
+    # Excel in French: `;`, decimal comma, DD/MM/YYYY, Windows-1252 (accepted, issue 10).
+    write_rows("payments_excel_fr.csv", excel_resaved_french(payments), sep=";",
+               encoding="cp1252", eol="\r\n")
+    # Saved by an old Mac Excel: every line ends with CR alone (accepted, issue 10).
+    (HERE / "payments_cr_only.csv").write_bytes(
+        (FORMATS / "gocardless_payments.csv").read_bytes().replace(b"\n", b"\r"))
 
     write_rows("payouts_excel.csv", excel_resaved(payouts), encoding="cp1252", eol="\r\n")
+    write_rows("payouts_excel_fr.csv", excel_resaved_french(payouts), sep=";",
+               encoding="cp1252", eol="\r\n")
     write_rows("payouts_unknown_status.csv", with_value(payouts, 3, "status", "sent"))
     write_rows("breakdown_excel.csv", excel_resaved(breakdown), encoding="cp1252", eol="\r\n")
 
