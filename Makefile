@@ -77,10 +77,12 @@ RECONCILIATION_CSV := $(OUT_DIR)/reconciliation_$(WINDOW).csv
 PAYOUTS_CSV := $(OUT_DIR)/payouts_fees_$(WINDOW).csv
 SUMMARY := $(OUT_DIR)/summary_$(WINDOW).txt
 PROVENANCE := $(OUT_DIR)/provenance_$(WINDOW).json
+HTML_REPORT := $(OUT_DIR)/report_$(WINDOW).html
+WORKBOOK := $(OUT_DIR)/reconciliation_$(WINDOW).xlsx
 REVIEW := $(OUT_DIR)/review_$(WINDOW).yaml
 # Every file of a window's report: all removed when a run of the window fails.
 REPORT_FILES := $(RECONCILIATION_CSV) $(PAYOUTS_CSV) $(SUMMARY) $(PROVENANCE) \
-  $(OUT_DIR)/payout_bookings_$(WINDOW).csv
+  $(HTML_REPORT) $(WORKBOOK) $(OUT_DIR)/payout_bookings_$(WINDOW).csv
 # The record of every write to Dolibarr: outside OUT_DIR, so `make clean` never reaches it.
 JOURNAL_DIR ?= journal
 FIX_JOURNAL := $(JOURNAL_DIR)/fix_journal.jsonl
@@ -149,6 +151,10 @@ $(PASS3): stages/pass3.py $(LIB) $(CONFIG) $(TOLERANCE_STAMP) $(DECISIONS_INPUTS
 $(RECONCILIATION_CSV) $(PAYOUTS_CSV) $(SUMMARY) $(PROVENANCE) &: stages/report.py $(LIB) $(CONFIG) $(PASS1) $(PASS2) $(PASS3) | $(VENV_OK)
 	$(PY) stages/report.py --pass1 $(PASS1) --pass2 $(PASS2) --pass3 $(PASS3) --from $(FROM) --to $(TO) --decisions $(DECISIONS) --out-dir $(OUT_DIR) --config $(CONFIG) > /dev/null
 
+# The HTML report and the workbook, from the same figures, beside the CSVs (own core).
+$(HTML_REPORT) $(WORKBOOK) &: stages/documents.py $(LIB) $(wildcard stages/recon/templates/*) $(CONFIG) $(PASS1) $(PASS2) $(PASS3) | $(VENV_OK)
+	$(PY) stages/documents.py --pass1 $(PASS1) --pass2 $(PASS2) --pass3 $(PASS3) --from $(FROM) --to $(TO) --config $(CONFIG) --out-dir $(OUT_DIR)
+
 # With several jobs, make starts targets in the order it meets them: parse_payouts and
 # parse_shine would take the free jobs before pass 1, the longest stage. Inside `report`
 # and `passes` (PASS1_FIRST=1) they wait for pass 1's inputs instead: parse_payouts
@@ -161,12 +167,13 @@ $(BANK): | $(INVOICES)
 endif
 # The goal of `report`; `@:` keeps it quiet when there is nothing to do.
 .PHONY: report-files
-report-files: $(RECONCILIATION_CSV) $(PAYOUTS_CSV) $(SUMMARY) $(PROVENANCE) ; @:
+report-files: $(RECONCILIATION_CSV) $(PAYOUTS_CSV) $(SUMMARY) $(PROVENANCE) $(HTML_REPORT) $(WORKBOOK) ; @:
 
 $(REVIEW): stages/review.py $(LIB) $(PASS1) $(PASS2) $(PASS3) | $(VENV_OK)
 	$(PY) stages/review.py --pass1 $(PASS1) --pass2 $(PASS2) --pass3 $(PASS3) --from $(FROM) --to $(TO) --decisions $(DECISIONS) --out $@
 
 # --- what people type ------------------------------------------------------------------
+.DEFAULT_GOAL := help
 .PHONY: help parse fetch refresh passes report fix check demo test bench clean review
 
 help: ## this list
@@ -215,6 +222,7 @@ report: ## reconcile the window and print the report (FROM=… TO=…)
 	  $(MAKE) --no-print-directory $(parallel) PASS1_FIRST=1 report-files $(or_drop_report)
 	@cat $(SUMMARY)
 	$(if $(CLEARING),@$(PY) stages/payout_bookings.py --pass1 $(PASS1) --pass3 $(PASS3) --payments $(GC_PAYMENTS) --payout-items $(GC_PAYOUT_ITEMS) --config $(CONFIG) --out $(OUT_DIR)/payout_bookings_$(WINDOW).csv)
+	@echo "Report to read: $(HTML_REPORT) (workbook: $(WORKBOOK))"
 
 review: ## write tmp/review_<FROM>_<TO>.yaml: a decisions.yaml entry for each line needing action
 	$(call need_window)

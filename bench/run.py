@@ -41,7 +41,7 @@ SMOKE_INVOICES = 2_000
 # and tolerance settings are emptied on make's command line (make_command).
 CLEARED_ENV = ("MAKEFLAGS", "MFLAGS")
 STAGES = ("parse_gc", "parse_payouts", "parse_shine", "fetch_dolibarr", "pass1", "pass2",
-          "pass3", "report")
+          "pass3", "report", "documents")
 
 
 @dataclass
@@ -88,6 +88,7 @@ class Paths:
             "pass3": [self.windowed("pass3")],
             "report": [self.reports / f"{name}_{frm}_{to}.{ext}" for name, ext in
                        (("reconciliation", "csv"), ("payouts_fees", "csv"), ("summary", "txt"))],
+            "documents": [self.reports / f"report_{frm}_{to}.html"],
         }
 
 

@@ -20,7 +20,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import generate  # noqa: E402
 
-STAGES = ["parse_gc", "parse_payouts", "parse_shine", "fetch_dolibarr", "pass1", "pass2", "pass3", "report"]
+STAGES = ["parse_gc", "parse_payouts", "parse_shine", "fetch_dolibarr", "pass1", "pass2", "pass3", "report",
+          "documents"]
 SMOKE = 2_000
 
 

@@ -24,7 +24,8 @@ FOUR = """\
 """
 
 
-PASSES_AND_REPORT = ["stages/pass1.py", "stages/pass2.py", "stages/pass3.py", "stages/report.py"]
+PASSES_AND_REPORT = ["stages/documents.py", "stages/pass1.py", "stages/pass2.py", "stages/pass3.py",
+                     "stages/report.py"]
 
 
 @pytest.fixture

@@ -169,7 +169,8 @@ def test_pass1_evidence_of_the_traps(verdicts):
     assert "GoCardless received 205.00 of the invoice's 250.00" in evidence[P[20]]
     assert "100.00 refunded to the customer" in evidence[P[21]]
     assert rows[(P[21], "FA2601-0019")]["amount_refunded_cents"] == 10000
-    assert "failed, then payment PM00007X5VPF8J for the same invoice" in evidence[P[6]]
+    assert ("540.00 failed, then payment PM00007X5VPF8J brought 540.00 (received) for the same "
+            "invoice") in evidence[P[6]]
     partial = rows[(P[16], "FA2601-0016")]
     assert (partial["invoice_received_cents"], partial["invoice_pending_cents"],
             partial["invoice_total_cents"]) == (60000, 30000, 90000)

@@ -169,8 +169,9 @@ def test_retry_group_the_failed_attempt_is_superseded_and_only_the_last_is_a_can
     ), invoices({}))
     rows = by_payment(out)
     assert rows["PM_FAIL"]["flag"] == "GC_RETRIED"
-    assert "failed, then payment PM_OK for the same invoice: the later one decides" \
-        in rows["PM_FAIL"]["evidence"]
+    assert rows["PM_FAIL"]["evidence"].endswith(
+        "; 100.00 failed, then payment PM_OK brought 100.00 (received) for the same invoice: "
+        "the later one decides")
     assert rows["PM_OK"]["flag"] == "GC_PAID_DOLIBARR_OPEN"
     assert rows["PM_OK"]["related_payment_ids"] == "PM_FAIL"
     plan = plan_payments(out)

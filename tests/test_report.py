@@ -5,10 +5,13 @@ from datetime import date
 import polars as pl
 
 import report
+from recon import figures
 from matching_frames import FROM, SETTINGS, TO, bank, invoices, paid, payments, payouts, payout_items
 from recon.match_invoices import audit_invoices
 from recon.match_payments import match_payments
+from recon.figures import action_rows, compute, money
 from recon.match_payouts import match_payouts
+from recon.summary import summary_text
 
 
 def passes():
@@ -80,7 +83,8 @@ def test_payouts_table_keeps_one_flag_and_the_fee_verdict_in_its_own_column():
 
 
 def test_summary_counts_totals_and_action_lines():
-    text = report.summary_text(*passes(), FROM, TO)
+    p1, p2, p3 = passes()
+    text = summary_text(compute(p1, p2, p3, FROM, TO), action_rows(p1, p2, p3))
     lines = text.splitlines()
     assert lines[0] == "Reconciliation 2026-01-01 .. 2026-02-09"
     table = lines[lines.index(f"{'flag':<26}{'count':>8}{'total EUR':>16}") + 1:]
@@ -101,14 +105,20 @@ def test_summary_counts_totals_and_action_lines():
     assert "  FA2601-0004 100.00 EUR (DURAND Client), 10 days past due" in lines
     actions = text.split("Needs action:")[1]
     assert [line.split(" (")[0] for line in actions.splitlines() if line and line[0] != " "] == [
-        "GC_PAID_DOLIBARR_OPEN", "GC_FAILED", "DOLIBARR_OPEN_NO_GC", "BANK_CREDIT_UNMATCHED"]
+        "GC_PAID_DOLIBARR_OPEN", "GC_FAILED", "DOLIBARR_OPEN_NO_GC", "BANK_CREDIT_UNMATCHED",
+        "Next: make fix FROM=2026-01-01 TO=2026-02-09 shows which of the 1 GC_PAID_DOLIBARR_OPEN "
+        "payment it would record in Dolibarr, and asks before writing."]
     assert "GoCardless fees of the payouts: HT 0.00 EUR + TVA 0.00 EUR = TTC 3.00 EUR " \
         "(no HT/TVA split for 2 payouts)" in lines
 
 
 def test_money_text_is_made_from_integer_cents():
-    assert [report._money(c) for c in (0, 5, -50, 123456789)] == [
+    assert [money(c) for c in (0, 5, -50, 123456789)] == [
         "0.00", "0.05", "-0.50", "1 234 567.89"]
+    assert money(-123456, "fr", unit=True) == "-1\u202f234,56\u00a0€"
+    frame = pl.DataFrame({"c": [0, 5, -50, 99999, 100000, -123456789]})
+    assert frame.select(figures.money_expr(pl.col("c")).alias("c"))["c"].to_list() == [
+        "0.00", "0.05", "-0.50", "999.99", "1 000.00", "-1 234 567.89"]
 
 
 def test_script_writes_the_window_named_files_and_prints_the_summary(tmp_path, capsys):
@@ -128,3 +138,72 @@ def test_script_writes_the_window_named_files_and_prints_the_summary(tmp_path, c
     with open(out / "reconciliation_2026-01-01_2026-02-09.csv", newline="", encoding="utf-8") as f:
         rows = list(csv.reader(f))
     assert rows[0] == report.RECONCILIATION_COLUMNS and len(rows) == 6
+
+
+def test_documents_in_english_without_dolibarr_url_and_a_bad_language_refused(tmp_path,
+                                                                               monkeypatch):
+    import documents
+    from recon.errors import InputError
+    p1, p2, p3 = passes()
+    paths = []
+    for name, frame in (("pass1", p1), ("pass2", p2), ("pass3", p3)):
+        paths.append(tmp_path / f"{name}.parquet")
+        frame.write_parquet(paths[-1])
+    config = tmp_path / "config.yaml"
+    config.write_text("report:\n  language: en\n", encoding="utf-8")
+    monkeypatch.delenv("DOLIBARR_URL", raising=False)
+    argv = ["--pass1", str(paths[0]), "--pass2", str(paths[1]), "--pass3", str(paths[2]),
+            "--from", "2026-01-01", "--to", "2026-02-09", "--config", str(config),
+            "--out-dir", str(tmp_path / "out")]
+    documents.main(argv)
+    html = (tmp_path / "out" / "report_2026-01-01_2026-02-09.html").read_text(encoding="utf-8")
+    assert '<html lang="en">' in html and "Key figures" in html
+    assert 'data-key="paid_out_cents" data-cents="14700">147.00 EUR' in html
+    assert "card.php" not in html and "DOLIBARR_URL unknown: invoice refs are not links." in html
+    assert html.count("<svg") == 4
+    config.write_text("report:\n  language: de\n", encoding="utf-8")
+    try:
+        documents.main(argv)
+    except InputError as error:
+        assert str(error).startswith(f"{config}, column 'report.language': unknown report language")
+    else:
+        raise AssertionError("language de accepted")
+
+
+def test_a_month_too_big_for_the_workbook_keeps_totals_and_points_to_the_csv(tmp_path,
+                                                                            monkeypatch):
+    import openpyxl
+    from recon import workbook
+    from recon.html_report import ReportSettings
+    from recon.tables import reconciliation_frame
+    p1, p2, p3 = passes()
+    many = pl.concat([p1, p1.filter(pl.col("flag") == "GC_FAILED")])  # two GC_FAILED rows
+    figs = figures.compute(many, p2, p3, FROM, TO)
+    figs.actions = figures.action_rows(many, p2, p3, per_flag=1)  # as ROWS_PER_FLAG would cut
+    monkeypatch.setattr(workbook, "MAX_ROWS", 3)
+    path = tmp_path / "book.xlsx"
+    workbook.write_workbook(figs, reconciliation_frame(many.lazy(), p2.lazy(), p3.lazy()),
+                            ReportSettings(), path, "W")
+    book = openpyxl.load_workbook(path)
+    rows = list(book["Rapprochement"].iter_rows(values_only=True))
+    assert rows[0] == ("Code", "Nombre", "Total", "Note")
+    assert ("GC_FAILED", 2, 200, "6 rows: see reconciliation_W.csv") in rows
+    todo = list(book["À traiter"].iter_rows(values_only=True))
+    failed = [row for row in todo if row[0] == "GC_FAILED"]
+    assert len(failed) == 2 and failed[1][-1] == (
+        "… 1 more rows: reconciliation_W.csv / payouts_fees_W.csv")
+
+
+def test_the_page_escapes_what_the_exports_say_and_shows_the_provenance():
+    from recon.html_report import ReportSettings, render
+    p1, p2, p3 = passes()
+    p1 = p1.with_columns(customer_name=pl.lit("<script>alert(1)</script> & Fils"))
+    page = render(figures.compute(p1, p2, p3, FROM, TO),
+                  ReportSettings(dolibarr_url="https://erp.example/dolibarr"), "W",
+                  {"Dolibarr": "snapshot <raw/dolibarr>", "exports": ["a.csv", "b.csv"]})
+    assert "<script>alert(1)" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; Fils" in page
+    assert "snapshot &lt;raw/dolibarr&gt;" in page and "a.csv; b.csv" in page
+    assert 'href="https://erp.example/dolibarr/compta/facture/card.php?id=2">FA2601-0002</a>' in page
+    assert 'href="https://manage.gocardless.com/payouts/PO0002">PO0002</a>' in page
+    assert page.count("<script>") == 1  # the page's own sort/filter script, nothing else

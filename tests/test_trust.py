@@ -296,7 +296,7 @@ def test_provenance_beside_the_csvs_and_at_the_top_of_the_summary(project, dolib
     assert prov["config"]["dolibarr"]["max_age_minutes"] == 60
     assert prov["version"]
     lines = (project / "tmp" / f"summary_{WINDOW}.txt").read_text().splitlines()
-    assert proc.stdout.endswith("\n".join(lines) + "\n")  # the summary, as printed
+    assert "\n".join(lines) + "\nReport to read: " in proc.stdout  # the summary, as printed
     assert lines[0] == f"Window {FROM} .. {TO}; version {prov['version']}"
     assert lines[1].startswith(f"Dolibarr: {dolibarr.url}, fetched ")
     assert "min ago); 29 invoices" in lines[1]

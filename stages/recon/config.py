@@ -69,7 +69,8 @@ SCHEMA: dict[str, dict[str, tuple[str, object]]] = {
         "require_payout_in_bank": (BOOL, True),
     },
     "report": {
-        "language": (TEXT, "en"),
+        "language": (TEXT, "fr"),
+        "gocardless_dashboard_url": (TEXT, "https://manage.gocardless.com"),
     },
 }
 

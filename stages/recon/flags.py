@@ -102,3 +102,33 @@ def meaning(code: str, language: str = "en") -> str:
     if flag is None:
         return ""
     return flag.meaning_fr if language == "fr" else flag.meaning_en
+
+# What to do, in French, for the reports written in French (report.language: fr); a flag
+# missing here shows its English action.
+ACTIONS_FR = {
+    "GC_PAID_DOLIBARR_OPEN": "encaissé par GoCardless, encore ouvert dans Dolibarr : enregistrer "
+                             "le paiement (`make fix` enregistre les correspondances par "
+                             "référence ; [soft] et [multi_invoice] seulement si la section fix: "
+                             "de config.yaml l'autorise)",
+    "GC_FAILED": "prélèvement échoué ou annulé : la facture reste impayée",
+    "GC_CHARGED_BACK": "somme reprise alors que Dolibarr montre la facture payée",
+    "AMOUNT_MISMATCH": "les montants diffèrent : vérifier la facture, enregistrer à la main",
+    "CURRENCY_MISMATCH": "devises différentes : jamais rapproché sur le montant, enregistrer à "
+                         "la main",
+    "AMBIGUOUS": "plusieurs candidats à égalité : trancher à la main",
+    "GC_UNMATCHED": "paiement GoCardless sans facture : trouver sa facture",
+    "PAID_BY_TRANSFER": "payée par virement, encore ouverte dans Dolibarr : enregistrer le "
+                        "paiement (`make fix` avec fix.allow_transfers: true)",
+    "DOLIBARR_OPEN_NO_GC": "facture ouverte sans prélèvement GoCardless",
+    "PAYOUT_AMOUNT_MISMATCH": "la ligne bancaire diffère du net du versement",
+    "PAYOUT_NOT_IN_BANK": "versement absent du compte alors qu'il est dû",
+    "BANK_CREDIT_UNMATCHED": "crédit d'allure GoCardless qu'aucun versement n'explique",
+    "FEES_MISMATCH": "l'écart brut - net ne correspond pas aux frais : télécharger l'export de "
+                     "détail des versements",
+}
+
+
+def action(code: str, language: str = "en") -> str | None:
+    """What to do about a flag (None when nothing is to be done)."""
+    text = ACTIONS.get(code)
+    return ACTIONS_FR.get(code, text) if text and language == "fr" else text

@@ -466,6 +466,8 @@ def _alone_on_their_invoice(df: pl.DataFrame) -> pl.DataFrame:
         pending_cents=pl.when(active & (state == PENDING)).then(share).otherwise(0),
         n_active=active.cast(pl.UInt32),
         later_ids=pl.lit(None, pl.String),
+        later_cents=pl.lit(None, pl.Int64),
+        later_state=pl.lit(None, pl.String),
         related_payment_ids=pl.lit(None, pl.String),
     )
 
@@ -484,6 +486,8 @@ def _grouped_on_their_invoice(df: pl.DataFrame) -> pl.DataFrame:
         pending_cents=share.filter(pl.col("active") & (state == PENDING)).sum().over(inv),
         n_active=pl.col("active").sum().over(inv).cast(pl.UInt32),
         later_ids=pl.col("gc_payment_id").shift(-1).over(inv),
+        later_cents=share.shift(-1).over(inv),
+        later_state=state.shift(-1).over(inv),
         related_payment_ids=pl.col("payment_ids").list.set_difference(
             pl.concat_list("gc_payment_id")).list.join(";"),
     ).drop("payment_ids")
@@ -582,10 +586,12 @@ def _link_evidence() -> pl.Expr:
                        _amounts_in_company_currency(
                            pl.col("currency") == pl.col("invoice_currency")),
                        ": amounts in different currencies are never compared")
-    retried = _part(
+    # Which amount failed, and what the next attempt brought (a person reads both rows).
+    retried = pl.when("superseded").then(fmt(
+        "{} {}, then payment {} brought {} ({}) for the same invoice: the later one decides",
+        eur(pl.col("amount_cents")),
         pl.when(state == FAILED).then(pl.lit("failed")).otherwise(pl.lit("charged back")),
-        ", then payment ", pl.when("superseded").then("later_ids"),
-        " for the same invoice: the later one decides")
+        pl.col("later_ids"), eur(pl.col("later_cents")), pl.col("later_state")))
     others = _part("other payments for this invoice: ",
                    pl.when(~pl.col("superseded")).then("related_payment_ids"))
     return pl.concat_str([_rule_evidence(), currencies, money, pending, refunded, dolibarr,

@@ -467,8 +467,9 @@ def _fees_explanation(rows: pl.DataFrame, items: pl.DataFrame, payments: pl.Data
                                                         pl.col("lines")))
         .otherwise(fmt("; {}", pl.lit(hint))),
     ], ignore_nulls=True))
-    adds_up = fmt(" = net {}: it adds up{}", eur(pl.col("net_cents")), pl.when(pl.col("lines").is_not_null()).then(
-        fmt("; the breakdown lists {}", pl.col("lines"))).otherwise(pl.lit("")))
+    listed = pl.when(pl.col("lines").is_not_null()).then(
+        fmt("; the breakdown lists {}", pl.col("lines"))).otherwise(pl.lit(""))
+    adds_up = fmt(" = net {}: it adds up{}", eur(pl.col("net_cents")), listed)
     return df.select(text=pl.concat_str([
         check, pl.when(pl.col("unexplained_cents") == 0).then(adds_up), unexplained, fee_columns,
     ], ignore_nulls=True))["text"]

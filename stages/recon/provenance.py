@@ -105,6 +105,14 @@ def git_describe() -> str:
     return out.stdout.strip() or "unknown"
 
 
+def for_window(interim: Path, date_from: date, date_to: date, config: dict | None) -> dict:
+    """The provenance of a window's report, from the sidecars of the parsed inputs in
+    `interim` (the folder of the passes)."""
+    inputs = [interim / name for name in ("gc_payments.parquet", "gc_payouts.parquet",
+                                          "bank.parquet", f"invoices_{date_from}_{date_to}.parquet")]
+    return assemble(inputs, date_from, date_to, config)
+
+
 def assemble(inputs: list[Path], date_from: date, date_to: date, config: dict | None,
              now: datetime | None = None) -> dict:
     """The provenance of a window's report, as a plain dict (JSON-ready)."""

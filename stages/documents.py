@@ -1,0 +1,66 @@
+"""Documents: the reconciliation of a window as people open it, an HTML report and an Excel
+workbook, from the same figures as the CSVs and the summary (recon/figures.py).
+
+    python stages/documents.py --pass1 interim/pass1_<FROM>_<TO>.parquet \
+        --pass2 interim/pass2_<FROM>_<TO>.parquet --pass3 interim/pass3_<FROM>_<TO>.parquet \
+        --from FROM --to TO --config config.yaml --out-dir tmp
+
+writes, in --out-dir:
+- report_<FROM>_<TO>.html: one self-contained page (charts, needs-action tables with links
+  to Dolibarr's invoice cards when DOLIBARR_URL is set and to the GoCardless dashboard),
+  in config.yaml's report.language (fr by default), opening with what it was made from
+  (recon/provenance.py, as the summary);
+- reconciliation_<FROM>_<TO>.xlsx: sheets Synthèse, À traiter, Rapprochement, Versements et
+  frais.
+Make runs it beside stages/report.py (both read only the passes), one core each.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from recon import config as config_file
+from recon import provenance
+from recon.errors import run
+from recon.figures import compute
+from recon.html_report import ReportSettings, write_html
+from recon.io import read_parquet
+from recon.match_common import parse_window
+from recon.schemas import PASS1, PASS2, PASS3
+from recon.tables import reconciliation_frame
+from recon.workbook import write_workbook
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pass1", required=True, help="pass-1 Parquet")
+    parser.add_argument("--pass2", required=True, help="pass-2 Parquet")
+    parser.add_argument("--pass3", required=True, help="pass-3 Parquet")
+    parser.add_argument("--from", dest="date_from", required=True, help="window start, YYYY-MM-DD")
+    parser.add_argument("--to", dest="date_to", required=True, help="window end, YYYY-MM-DD")
+    parser.add_argument("--config", help="config.yaml (report: language, links)")
+    parser.add_argument("--out-dir", required=True, help="where the documents go")
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    date_from, date_to = parse_window(args.date_from, args.date_to)
+    config = config_file.load(args.config)
+    settings = ReportSettings.from_config(config,
+                                          os.environ.get("DOLIBARR_URL", ""),
+                                          args.config or str(config_file.DEFAULT_CONFIG))
+    pass1 = read_parquet(args.pass1, PASS1)
+    pass2 = read_parquet(args.pass2, PASS2)
+    pass3 = read_parquet(args.pass3, PASS3)
+    out_dir, window = Path(args.out_dir), f"{date_from}_{date_to}"
+    figures = compute(pass1, pass2, pass3, date_from, date_to)
+    made_from = provenance.for_window(Path(args.pass1).parent, date_from, date_to, config)
+    write_html(figures, settings, out_dir / f"report_{window}.html", window, made_from)
+    write_workbook(figures, reconciliation_frame(pass1.lazy(), pass2.lazy(), pass3.lazy()),
+                   settings, out_dir / f"reconciliation_{window}.xlsx", window)
+
+
+if __name__ == "__main__":
+    run(main)
