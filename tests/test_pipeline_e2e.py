@@ -41,6 +41,7 @@ def make(workdir, dolibarr, *args, window=(FROM, TO), check=True):
         f"RAW_DIR={workdir}/raw",
         f"INTERIM_DIR={workdir}/interim",
         f"OUT_DIR={workdir}/tmp",
+        f"JOURNAL_DIR={workdir}/journal",
         f"SNAPSHOT_ROOT={workdir}/snapshots",
         f"FROM={window[0]}",
         f"TO={window[1]}",
