@@ -28,6 +28,7 @@ DOLIBARR_URL ?=
 DOLIBARR_API_KEY ?=
 DOLIBARR_WRITE_API_KEY ?=
 DOLIBARR_SNAPSHOT ?=
+DOLIBARR_CLEARING_ACCOUNT_ID ?=
 DOLIBARR_GC_PAYMENT_ID ?=
 DOLIBARR_BANK_ACCOUNT_ID ?=
 RECONCILIATION_DATE_TOLERANCE ?=
@@ -101,6 +102,8 @@ TOLERANCE_STAMP := $(if $(FROM),$(STAMPS)/tolerances.stamp)
 SNAPSHOT_INPUTS := $(if $(FROM),$(STAMPS)/saved_snapshot.stamp)
 # Written by stages/snapshot_age.py when the window's snapshot is too old or was edited.
 EXPIRE_STAMP := $(STAMPS)/expire_$(WINDOW).stamp
+# The SHA-256 of every input, hashed once by stamps.py; the stages' provenance reads it.
+export RECON_HASH_CACHE := $(abspath $(STAMPS))/hash-cache.json
 # Parameter stamp (decisions): rewritten only when its content changes.
 stamp = $(shell mkdir -p $(INTERIM_DIR) && h=$$(printf '%s' '$(2)' | sha256sum | cut -c1-16) && \
   { [ "$$(cat $(1) 2>/dev/null)" = "$$h" ] || echo "$$h" > $(1); } && echo $(1))

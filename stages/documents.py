@@ -20,6 +20,7 @@ import argparse
 import os
 from pathlib import Path
 
+from recon import charts
 from recon import config as config_file
 from recon import provenance
 from recon.errors import run
@@ -47,6 +48,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> None:
     args = parse_args(argv)
     date_from, date_to = parse_window(args.date_from, args.date_to)
+    chart_engine = charts.warm_up()  # while the figures and the workbook are made
     config = config_file.load(args.config)
     settings = ReportSettings.from_config(config,
                                           os.environ.get("DOLIBARR_URL", ""),
@@ -56,10 +58,11 @@ def main(argv=None) -> None:
     pass3 = read_parquet(args.pass3, PASS3)
     out_dir, window = Path(args.out_dir), f"{date_from}_{date_to}"
     figures = compute(pass1, pass2, pass3, date_from, date_to)
-    made_from = provenance.for_window(Path(args.pass1).parent, date_from, date_to, config)
-    write_html(figures, settings, out_dir / f"report_{window}.html", window, made_from)
     write_workbook(figures, reconciliation_frame(pass1.lazy(), pass2.lazy(), pass3.lazy()),
                    settings, out_dir / f"reconciliation_{window}.xlsx", window)
+    made_from = provenance.for_window(Path(args.pass1).parent, date_from, date_to, config)
+    chart_engine.join()
+    write_html(figures, settings, out_dir / f"report_{window}.html", window, made_from)
 
 
 if __name__ == "__main__":

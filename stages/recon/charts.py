@@ -6,6 +6,8 @@ read as a number comes from recon/figures.py in cents.
 """
 from __future__ import annotations
 
+import threading
+
 import altair as alt
 import polars as pl
 import vl_convert
@@ -37,6 +39,15 @@ LABELS = {
         "not yet due": "not yet due", "arrival": "Week of arrival",
     },
 }
+
+
+def warm_up() -> threading.Thread:
+    """Start vl-convert's engine (about 0.5 s, once per process) in a thread, while the
+    caller reads and computes: the engine lets go of the GIL. Join it before svg()."""
+    tiny = {"data": {"values": []}, "mark": "point"}
+    thread = threading.Thread(target=vl_convert.vegalite_to_svg, args=(tiny,), daemon=True)
+    thread.start()
+    return thread
 
 
 def svg(chart: alt.TopLevelMixin, language: str = "en") -> str:

@@ -18,11 +18,10 @@ from recon.match_payments import MULTI
 
 # Rows of each flag the terminal summary lists (the rest: in the CSV files).
 LINES_PER_FLAG = 30
-# Rows of each flag the workbook carries (the HTML: HTML_ROWS_PER_FLAG of them); past it,
-# a pointer to the CSV (a million-invoice month must not make a page or a sheet nobody can
-# open, nor take a minute to write).
-ROWS_PER_FLAG = 500
-HTML_ROWS_PER_FLAG = 200
+# Rows of each flag needing action that the HTML and the workbook carry; past it, a
+# pointer to the CSV (a million-invoice month must not make a page or a sheet nobody can
+# open, nor take seconds to write: xlsxwriter writes about 50,000 cells a second).
+ROWS_PER_FLAG = 200
 OUTCOMES = (RECEIVED, PENDING, FAILED, CHARGED_BACK)
 IN_EUR = pl.col("currency").fill_null("EUR") == "EUR"  # the figures' sums are in EUR
 AGE_BUCKETS = ("not yet due", "0-30", "31-60", "61-90", "> 90")

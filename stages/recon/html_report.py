@@ -16,7 +16,7 @@ import polars as pl
 
 from recon.charts import all_charts
 from recon.errors import InputError
-from recon.figures import AGE_BUCKETS, HTML_ROWS_PER_FLAG, Figures, money
+from recon.figures import AGE_BUCKETS, ROWS_PER_FLAG, Figures, money
 from recon.flags import ACTIONS, action, meaning
 from recon.io import write_text
 
@@ -84,7 +84,7 @@ def action_groups(figures: Figures) -> list[dict]:
     for flag in ACTIONS:
         if flag not in totals:
             continue
-        rows = figures.actions.filter(pl.col("flag") == flag).head(HTML_ROWS_PER_FLAG).to_dicts()
+        rows = figures.actions.filter(pl.col("flag") == flag).head(ROWS_PER_FLAG).to_dicts()
         count, cents = totals[flag]
         groups.append({"flag": flag, "count": count, "cents": cents, "rows": rows,
                        "more": count - len(rows)})

@@ -1,7 +1,6 @@
 """Reading and writing the pipeline's files so that a failed stage leaves nothing behind."""
 from __future__ import annotations
 
-import hashlib
 import os
 import tempfile
 from contextlib import contextmanager
@@ -10,7 +9,7 @@ from typing import Iterator
 
 import polars as pl
 
-from recon import provenance
+from recon import provenance, stamps
 from recon.errors import InputError
 
 
@@ -97,9 +96,6 @@ def conform(df: pl.DataFrame, schema: dict, name: str) -> pl.DataFrame:
 
 
 def file_sha256(path: str | Path) -> str:
-    """Hex SHA-256 of a file, read in 1 MiB blocks (snapshots can be hundreds of MB)."""
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    """Hex SHA-256 of a file (snapshots can be hundreds of MB): the Makefile's content
+    stamps hashed it already, unless it changed since (recon/stamps.py)."""
+    return stamps.sha256_of(path)

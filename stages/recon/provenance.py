@@ -11,12 +11,13 @@ report shows), `text_lines()` the summary's opening lines.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import subprocess
 from datetime import date, datetime, timezone
 from pathlib import Path
+
+from recon import stamps
 
 SIDECAR_SUFFIX = ".sources.json"
 ALLOW_MISSING_VARIABLE = "ALLOW_MISSING"
@@ -34,11 +35,7 @@ def allowed_missing() -> set[str]:
 
 
 def sha256_prefix(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()[:SHA_PREFIX]
+    return stamps.sha256_of(path)[:SHA_PREFIX]
 
 
 def record_export(path: Path, label: str, rows: int, first: object, last: object,

@@ -21,39 +21,82 @@ import hashlib
 import json
 import os
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import settings  # noqa: E402  (stdlib-only sibling; the recon package needs polars)
+try:  # imported by a stage
+    from recon import settings
+except ImportError:  # run by Make with the system Python: this folder is sys.path[0]
+    import settings
 
 STAMP_DIR = "stamps"
+# Set by the Makefile: the hash cache this script writes, where the stages find the SHA-256
+# of an input for their provenance instead of reading it again.
+CACHE_VARIABLE = "RECON_HASH_CACHE"
 
 
-def file_lines(folder: Path, cache: dict) -> list[str]:
-    """`name<TAB>sha256` of every regular, visible file of the folder, sorted by name."""
-    if not folder.is_dir():
-        return [f"(no folder {folder})"]
-    lines = []
-    for path in sorted(folder.iterdir()):
-        if path.name.startswith(".") or not path.is_file():
-            continue
-        st = path.stat()
-        key = [st.st_size, st.st_mtime_ns, st.st_ctime_ns]
-        cached = cache.get(path.name)
-        if not cached or cached[:3] != key:
-            try:
-                cached = key + [_sha256(path)]
-            except OSError as exc:  # the parser will say it clearly; still a change
-                cached = key + [f"unreadable: {exc.strerror}"]
-            cache[path.name] = cached
-        lines.append(f"{path.name}\t{cached[3]}")
-    return lines
+def visible_files(folder: Path) -> list[Path]:
+    """The regular, visible files of the folder, sorted by name."""
+    return [p for p in sorted(folder.iterdir()) if not p.name.startswith(".") and p.is_file()]
+
+
+def _key(path: Path) -> list[int]:
+    """What changes whenever the content may have: ctime changes on every write and
+    cannot be set back, unlike mtime."""
+    st = path.stat()
+    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns]
+
+
+def hashed(paths: list[Path], cache: dict) -> dict:
+    """{path: [size, mtime, ctime, sha256]} of each file, read again only when its key
+    changed since `cache`. All at once: hashlib lets go of the GIL, so the files are hashed
+    side by side, one per core."""
+    entries = {str(p.resolve()): _key(p) for p in paths}
+    touched = [p for p, key in entries.items() if (cache.get(p) or [])[:3] != key]
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        digests = dict(zip(touched, pool.map(_sha256_or_reason, touched)))
+    return {p: key + [digests[p] if p in digests else cache[p][3]]
+            for p, key in entries.items()}
+
+
+def sha256_of(path: str | Path) -> str:
+    """The file's SHA-256, from the Makefile's hash cache when its entry is still valid."""
+    path = Path(path)
+    cached = _make_cache().get(str(path.resolve()))
+    if cached and cached[:3] == _key(path):
+        return cached[3]
+    return _sha256(path)
+
+
+_CACHE: dict | None = None
+
+
+def _make_cache() -> dict:
+    global _CACHE
+    if _CACHE is None:
+        _CACHE = _read_cache(Path(os.environ.get(CACHE_VARIABLE) or os.devnull))
+    return _CACHE
+
+
+def _read_cache(path: Path) -> dict:
+    try:
+        cache = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return cache if isinstance(cache, dict) else {}
+
+
+def _sha256_or_reason(path: str) -> str:
+    try:
+        return _sha256(Path(path))
+    except OSError as exc:  # the parser will say it clearly; still a change
+        return f"unreadable: {exc.strerror}"
 
 
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
+        for block in iter(lambda: fh.read(1 << 22), b""):
             digest.update(block)
     return digest.hexdigest()
 
@@ -89,19 +132,22 @@ def main(argv: list[str]) -> int:
         values = {name: f"({exc})" for name in given}
     folder = Path(interim) / STAMP_DIR
     cache_path = folder / "hash-cache.json"
-    try:
-        cache = json.loads(cache_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        cache = {}
+    targets = {name: values.get(spec, "") if kind == "files-of" else spec
+               for name, kind, spec in jobs if kind != "values"}
+    files = {name: visible_files(Path(t)) if t and Path(t).is_dir() else []
+             for name, t in targets.items()}
+    cache = hashed([p for paths in files.values() for p in paths], _read_cache(cache_path))
     for name, kind, spec in jobs:
         if kind == "values":
             text = "\n".join(f"{v}={values.get(v, '')}" for v in spec.split(",")) + "\n"
             # Hashed: a stamp must never hold a secret, nor a URL's password.
             text = hashlib.sha256(text.encode()).hexdigest() + "\n"
+        elif not targets[name]:
+            text = "(none)\n"
+        elif not Path(targets[name]).is_dir():
+            text = f"(no folder {targets[name]})\n"
         else:
-            target = values.get(spec, "") if kind == "files-of" else spec
-            own = cache.setdefault(f"{name}:{target}", {})
-            text = "\n".join(file_lines(Path(target), own)) + "\n" if target else "(none)\n"
+            text = "".join(f"{p.name}\t{cache[str(p.resolve())][3]}\n" for p in files[name])
         write_if_changed(folder / f"{name}.stamp", text)
     write_if_changed(cache_path, json.dumps(cache, sort_keys=True))
     return 0

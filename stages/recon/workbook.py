@@ -13,7 +13,7 @@ from pathlib import Path
 import polars as pl
 import xlsxwriter
 
-from recon.figures import Figures
+from recon.figures import ROWS_PER_FLAG, Figures
 from recon.flags import ACTIONS, action, meaning
 from recon.io import atomic_path
 from recon.match_common import fmt
@@ -151,15 +151,18 @@ def verdicts_sheet(verdicts: pl.LazyFrame, figures: Figures, language: str,
 
 
 def payouts_sheet(figures: Figures, window: str) -> pl.DataFrame:
-    """Every payout; past MAX_ROWS, those whose flags need action, then a pointer."""
+    """Every payout; past MAX_ROWS, ROWS_PER_FLAG of each flag needing action, then a
+    pointer."""
     money = ("gross", "fees_ht", "fees_tva", "fees", "chargebacks", "refunds",
              "fees_refunded", "net", "bank_amount")
     payouts = figures.payouts
     if payouts.height > MAX_ROWS:
-        payouts = payouts.filter(pl.col("flag").is_in(list(ACTIONS))
-                                 | pl.col("fees_flag").is_in(list(ACTIONS))).head(MAX_ROWS)
+        needing = (pl.when(pl.col("flag").is_in(list(ACTIONS))).then("flag")
+                   .when(pl.col("fees_flag").is_in(list(ACTIONS))).then("fees_flag"))
+        payouts = (payouts.filter(needing.is_not_null())
+                   .filter(pl.int_range(pl.len()).over(needing) < ROWS_PER_FLAG))
         note = pl.DataFrame({"explanation": [
-            f"{figures.payouts.height - payouts.height} more payouts, all in order: "
+            f"{figures.payouts.height - payouts.height} more payouts: "
             f"payouts_fees_{window}.csv"]})
         payouts = pl.concat([payouts, note], how="diagonal_relaxed")
     return payouts.select(
