@@ -14,7 +14,6 @@ Usage: snapshot_age.py --config config.yaml --snapshot-dir raw/dolibarr/<W>
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import sys
@@ -23,17 +22,9 @@ from pathlib import Path
 
 from recon import config as config_module
 from recon.errors import run
+from recon.stamps import sha256_of  # standard library only: no polars before a report
 
 META_FILE = "meta.json"
-
-
-def file_sha256(path: Path) -> str:
-    """As recon.io's, without importing polars (this runs before every `make report`)."""
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def stale_reason(folder: Path, invoices: Path, max_age_minutes: float,
@@ -51,7 +42,7 @@ def stale_reason(folder: Path, invoices: Path, max_age_minutes: float,
         path = folder / name
         if not path.is_file():
             return f"{path} was deleted"
-        if path.stat().st_mtime > built and file_sha256(path) != expected:
+        if path.stat().st_mtime > built and sha256_of(path) != expected:
             return f"{path} was changed since it was fetched"
     try:
         fetched = datetime.fromisoformat(meta["fetched_at"])
