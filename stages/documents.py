@@ -27,7 +27,7 @@ from recon.errors import run
 from recon.figures import compute
 from recon.html_report import ReportSettings, write_html
 from recon.io import read_parquet
-from recon.match_common import parse_window
+from recon.match_common import add_pass_arguments, parse_window
 from recon.schemas import PASS1, PASS2, PASS3
 from recon.tables import reconciliation_frame
 from recon.workbook import write_workbook
@@ -35,11 +35,7 @@ from recon.workbook import write_workbook
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--pass1", required=True, help="pass-1 Parquet")
-    parser.add_argument("--pass2", required=True, help="pass-2 Parquet")
-    parser.add_argument("--pass3", required=True, help="pass-3 Parquet")
-    parser.add_argument("--from", dest="date_from", required=True, help="window start, YYYY-MM-DD")
-    parser.add_argument("--to", dest="date_to", required=True, help="window end, YYYY-MM-DD")
+    add_pass_arguments(parser)
     parser.add_argument("--config", help="config.yaml (report: language, links)")
     parser.add_argument("--out-dir", required=True, help="where the documents go")
     return parser.parse_args(argv)

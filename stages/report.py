@@ -31,7 +31,7 @@ from recon.decisions import Decisions
 from recon.errors import run
 from recon.figures import LINES_PER_FLAG, action_rows, compute
 from recon.io import atomic_path, read_parquet, write_text
-from recon.match_common import parse_window
+from recon.match_common import add_pass_arguments, parse_window
 from recon.schemas import PASS1, PASS2, PASS3
 from recon.summary import summary_text
 from recon.tables import (PAYOUTS_COLUMNS, RECONCILIATION_COLUMNS,  # noqa: F401 (re-exported)
@@ -55,13 +55,8 @@ def decisions_lines(decisions: Decisions | None, pass1: pl.DataFrame, pass2: pl.
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--pass1", required=True, help="pass-1 Parquet")
-    parser.add_argument("--pass2", required=True, help="pass-2 Parquet")
-    parser.add_argument("--pass3", required=True, help="pass-3 Parquet")
-    parser.add_argument("--from", dest="date_from", required=True, help="window start, YYYY-MM-DD")
-    parser.add_argument("--to", dest="date_to", required=True, help="window end, YYYY-MM-DD")
-    parser.add_argument("--decisions", default=None,
-                        help="decisions.yaml, for the count of decisions used")
+    add_pass_arguments(parser)
+    decisions_file.add_argument(parser)  # for the count of decisions used
     parser.add_argument("--out-dir", required=True, help="where the CSVs and the summary go")
     parser.add_argument("--config", default=None, help="config.yaml in force (for provenance)")
     return parser.parse_args(argv)

@@ -16,18 +16,14 @@ import sys
 from recon import decisions as decisions_file
 from recon.errors import run
 from recon.io import read_parquet, write_text
-from recon.match_common import parse_window
+from recon.match_common import add_pass_arguments, parse_window
 from recon.review import review_text
 from recon.schemas import PASS1, PASS2, PASS3
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--pass1", required=True, help="pass-1 Parquet")
-    parser.add_argument("--pass2", required=True, help="pass-2 Parquet")
-    parser.add_argument("--pass3", required=True, help="pass-3 Parquet")
-    parser.add_argument("--from", dest="date_from", required=True, help="window start, YYYY-MM-DD")
-    parser.add_argument("--to", dest="date_to", required=True, help="window end, YYYY-MM-DD")
+    add_pass_arguments(parser)
     decisions_file.add_argument(parser)
     parser.add_argument("--out", required=True, help="the review YAML to write")
     return parser.parse_args(argv)

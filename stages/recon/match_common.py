@@ -139,9 +139,20 @@ def _name_equivalents(matching: dict, defaults: Settings, source) -> tuple:
 
 def add_window_arguments(parser: argparse.ArgumentParser) -> None:
     """--from, --to and --config: what every pass takes besides its inputs and output."""
+    _add_dates(parser)
+    parser.add_argument("--config", default=None, help="config.yaml (default: the project's)")
+
+
+def add_pass_arguments(parser: argparse.ArgumentParser) -> None:
+    """--pass1, --pass2, --pass3, --from and --to: what the stages reading the passes take."""
+    for n in (1, 2, 3):
+        parser.add_argument(f"--pass{n}", required=True, help=f"pass-{n} Parquet")
+    _add_dates(parser)
+
+
+def _add_dates(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--from", dest="date_from", required=True, help="window start, YYYY-MM-DD")
     parser.add_argument("--to", dest="date_to", required=True, help="window end, YYYY-MM-DD")
-    parser.add_argument("--config", default=None, help="config.yaml (default: the project's)")
 
 
 def window_and_settings(args: argparse.Namespace) -> tuple[date, date, Settings]:
