@@ -212,7 +212,7 @@ def export_of(tmp_path, name, rows, mtime):
 
 
 def dedup(exports):
-    exports = csvread.oldest_first(exports)
+    exports = csvread.by_name(exports)
     fields = {**FIELDS, "arrival_date": Field("arrival_date", "date")}
     frames = [csvread.convert(csvread.read_strings(e), fields, e) for e in exports]
     exports, frames = csvread.by_content(exports, frames)

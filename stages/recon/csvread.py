@@ -825,15 +825,10 @@ def _tell_about_spreadsheet_dates(leftovers: dict[str, pl.Series], used: dict[st
 FILE_RANK = "__file_rank"
 
 
-def _age(path: Path) -> str:
-    """Sort key before reading: the name only (modification times say nothing of content:
-    `cp -p`, unzip and `rsync -a` keep old ones). read_all orders by content."""
-    return path.name
-
-
-def oldest_first(exports: list[Export]) -> list[Export]:
-    """Exports of several kinds merged by name; read_all then orders them by content."""
-    return sorted(exports, key=lambda e: _age(e.path))
+def by_name(exports: list[Export]) -> list[Export]:
+    """Exports of several kinds merged by name; read_all then orders them by content
+    (never by modification time: `cp -p`, unzip and `rsync -a` keep old ones)."""
+    return sorted(exports, key=lambda e: e.path.name)
 
 
 # Non-CSV files a user may drop in an input folder, and what to do about them.
@@ -849,7 +844,7 @@ _scanned: dict = {"folder": None, "files": []}
 
 def exports_in(folder: str | Path, own: tuple[Kind, ...], siblings: tuple[Kind, ...]
                ) -> dict[str, list[Export]]:
-    """The folder's exports of the `own` kinds, by kind, oldest first.
+    """The folder's exports of the `own` kinds, by kind, in name order.
 
     Files of a sibling kind (another GoCardless export beside the payments) are left to the
     stage that reads them; any other file is an error, so nothing is silently ignored.
@@ -874,7 +869,7 @@ def exports_in(folder: str | Path, own: tuple[Kind, ...], siblings: tuple[Kind, 
             if path.suffix.lower() in HINTS:
                 notice(f"{path}: {hint}")
                 provenance.note("ignored", {"file": str(path), "hint": hint})
-    for path in sorted(paths, key=_age):
+    for path in paths:  # in name order, as `visible`
         export = sniff_markup(path) or sniff(path)
         _scanned["files"].append(f"{path.name} ({export.kind.label})")
         if export.kind in own:
@@ -959,7 +954,8 @@ def _missing(exports: list[Export], noun: str, none_found: str) -> None:
 
 def deduplicate(frames: list[pl.DataFrame], exports: list[Export], key: list[str],
                 noun: str) -> pl.DataFrame:
-    """One row per `key` across files given oldest first; the newest file's version wins.
+    """One row per `key` across files given oldest content first (by_content); the
+    latest export's version wins.
 
     Inside one file an identical repeat is dropped, but the same id with different content
     is an error. Across files a change is normal (statuses move) and is reported on stderr.

@@ -3,7 +3,7 @@
 Formats are recognised by content, never by file name (csvread.exports_in): Shine (both
 layouts), Qonto (French and English exports), Wise statements, OFX 1.x and 2.x, ISO 20022
 camt.053. Several formats and accounts may sit side by side in one folder. A line is
-identified by its account and its id, the newest export winning for a line found in
+identified by its account and its id, the export with the latest content winning for a line in
 several; then only the configured account is kept (lines that name no account stay).
 """
 from __future__ import annotations
@@ -29,7 +29,7 @@ def read_export(export: Export) -> pl.DataFrame:
 def read_bank(input_dir: str | Path, iban: str = "") -> pl.DataFrame:
     """Every bank export of the folder -> one row per bank line, in BANK's schema."""
     found = csvread.exports_in(input_dir, BANK_KINDS, ())
-    exports = csvread.oldest_first([e for kind in BANK_KINDS for e in found[kind.key]])
+    exports = csvread.by_name([e for kind in BANK_KINDS for e in found[kind.key]])
     lines = csvread.read_all(exports, read_export, ["iban", "bank_transaction_id"], "bank line",
                              BANK, f"{input_dir}: no bank export found ({FORMATS}); "
                                    "the bank table will be empty")
