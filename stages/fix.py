@@ -18,8 +18,9 @@ each payout that reached the bank is then booked (recon.payout_booking decides w
 recon.payout_writes writes it, exactly once), only when all its payments are there.
 
 Usage: fix.py --pass1 interim/pass1_<W>.parquet --config config.yaml
-              --journal tmp/fix_journal.jsonl --written-stamp tmp/dolibarr_written.stamp
-              [--pass3 interim/pass3_<W>.parquet --payments interim/gc_payments.parquet
+              --journal journal/fix_journal.jsonl --written-stamp tmp/dolibarr_written.stamp
+              [--pass2 interim/pass2_<W>.parquet] [--pass3 interim/pass3_<W>.parquet
+               --payments interim/gc_payments.parquet
                --payout-items interim/gc_payout_items.parquet] [--confirm yes]
 """
 from __future__ import annotations
@@ -105,11 +106,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--pass1", required=True, help="interim/pass1_<FROM>_<TO>.parquet")
     parser.add_argument("--config", required=True, help="config.yaml (section fix:)")
     parser.add_argument("--journal", required=True, help="append-only journal, e.g. "
-                        "tmp/fix_journal.jsonl")
+                        "journal/fix_journal.jsonl")
     parser.add_argument("--written-stamp", required=True, help="file touched after a write, "
                         "so the next report refetches Dolibarr")
     parser.add_argument("--pass2", help="interim/pass2_<FROM>_<TO>.parquet (fix.allow_transfers)")
-    parser.add_argument("--pass3", help="interim/pass3_<FROM>_<TO>.parquet (clearing mode)")
+    parser.add_argument("--pass3", help="interim/pass3_<FROM>_<TO>.parquet (payouts not in the "
+                        "bank: fix.require_payout_in_bank; clearing mode)")
     parser.add_argument("--payments", help="interim/gc_payments.parquet (clearing mode)")
     parser.add_argument("--payout-items", help="interim/gc_payout_items.parquet (clearing mode)")
     parser.add_argument("--confirm", help="'yes' writes without asking; without it, ask at a "
