@@ -34,7 +34,7 @@ TRANSFER, FEES, DEDUCTION = "transfer", "fees", "deduction"
 # The pass-3 columns a booking needs (the fee split and deductions come from the report's
 # fee accounting, issue 11); the payments and breakdown columns it reads.
 PASS3_BOOKING = {"flag": pl.String, "payout_id": pl.String, "gross_cents": pl.Int64,
-                 "fees_cents": pl.Int64, "fees_ht_cents": pl.Int64, "fees_tva_cents": pl.Int64,
+                 "fees_ht_cents": pl.Int64, "fees_tva_cents": pl.Int64,
                  "chargebacks_cents": pl.Int64, "refunds_cents": pl.Int64,
                  "fees_refunded_cents": pl.Int64, "net_cents": pl.Int64, "bank_date": pl.Date,
                  "bank_transaction_id": pl.String}
@@ -58,8 +58,6 @@ class Booking:
     bank_transaction_id: str
     gross_cents: int
     net_cents: int
-    fees_ht_cents: int
-    fees_tva_cents: int
     payment_ids: tuple[str, ...]
     lines: tuple[Line, ...]
     problem: str | None  # why a person must book it (nothing is written for it)
@@ -127,7 +125,7 @@ def _booking(row: dict) -> Booking:
     for kind, payment, cents in zip(row["kind"] or [], row["deducted_ids"] or [], row["clearing_cents"] or []):
         lines.append(Line(DEDUCTION, deduction_label(payout, kind, payment), cents))
     booking = Booking(payout, row["bank_date"], row["bank_transaction_id"] or "", zero("gross_cents"),
-                      zero("net_cents"), ht, tva, tuple(row["gc_payment_id"] or ()), tuple(lines), None)
+                      zero("net_cents"), tuple(row["gc_payment_id"] or ()), tuple(lines), None)
     return _with_problem(booking, row)
 
 
