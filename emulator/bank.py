@@ -347,8 +347,8 @@ def add_line(ctx: Context, id: int, body: dict, url: str = "", user_agent: str =
             raise ApiError(503, "Error when adding line to account: ErrorCashAccountAcceptsOnlyCashMoney",
                            source=f"{SRC}:562")
         if len(kind) > 6:
-            raise DatabaseErrorPage(url, user_agent, f"Error when adding line to account: Data too long for column 'fk_type' "
-                                         f"at row 1", (stamp, label, amount, kind, id))
+            raise DatabaseErrorPage(url, user_agent, "Error when adding line to account: Data too long for column 'fk_type' "
+                                         "at row 1", (stamp, label, amount, kind, id))
         day = local_day(ctx, stamp)
         line = new_line(ctx, fk_account=id, dateo=day,
                         datev=local_day(ctx, value_stamp) if value_stamp is not None else day,

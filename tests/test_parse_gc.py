@@ -220,7 +220,7 @@ def test_two_exports_disagreeing_on_an_amount_name_both(lazy_shared_datadir, tmp
     with pytest.raises(InputError) as err:
         parse_gc.parse_payments(gc)
     message = str(err.value)
-    assert f"payment PM00009WPREQ8J has amount" in message
+    assert "payment PM00009WPREQ8J has amount" in message
     assert "99.99" in message and str(gc / "a.csv") in message and str(gc / "b.csv") in message
 
 

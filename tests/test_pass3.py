@@ -5,9 +5,7 @@ from datetime import date
 import polars as pl
 import pytest
 
-import pass3
 from matching_frames import FROM, SETTINGS, TO, bank, payments, payout_items, payouts
-from recon.io import read_parquet
 from recon.match_payouts import match_payouts
 from recon.schemas import PASS3
 
