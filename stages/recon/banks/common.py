@@ -79,13 +79,16 @@ def local_date(text: pl.Expr, fmt: str) -> pl.Expr:
 def derived_ids(prefix: str, lines: pl.DataFrame, columns: list[str]) -> pl.Series:
     """`<prefix>-<16 hex>` for exports without line ids: sha256 of the line's content and of
     how many identical lines came before it in the file, so that two identical card
-    payments of one day stay two lines, and overlapping exports still give the same ids.
-    hashlib, not polars' hash, which changes across versions; a Python loop over the
-    lines of these (small) exports only."""
+    payments of one day stay two lines, and overlapping exports still give the same ids."""
     content = pl.concat_str([pl.col(c).cast(pl.String).fill_null("") for c in columns],
                             separator="|")
-    keys = lines.select(pl.concat_str(
-        [content, content.cum_count().over(content).cast(pl.String)], separator="#")).to_series()
+    return stable_ids(prefix, lines.select(pl.concat_str(
+        [content, content.cum_count().over(content).cast(pl.String)], separator="#")).to_series())
+
+
+def stable_ids(prefix: str, keys: pl.Series) -> pl.Series:
+    """`<prefix>-<16 hex>`, the sha256 of each key: hashlib, not polars' hash, which changes
+    across versions; a Python loop over the lines of exports without ids (small) only."""
     return pl.Series([f"{prefix}-{hashlib.sha256(k.encode()).hexdigest()[:16]}" for k in keys],
                      dtype=pl.String)
 

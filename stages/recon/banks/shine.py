@@ -6,12 +6,11 @@ Shine accounts are in euros.
 """
 from __future__ import annotations
 
-import hashlib
 
 import polars as pl
 
 from recon import csvread
-from recon.banks.common import in_bank_schema, normalise_iban
+from recon.banks.common import in_bank_schema, normalise_iban, stable_ids
 from recon.csvread import SHINE_2023_EXPORT, Export, Field
 from recon.errors import InputError
 
@@ -48,17 +47,11 @@ LEGACY_FIELDS = {
 
 
 def legacy_ids(lines: pl.DataFrame) -> pl.Series:
-    """`legacy-<16 hex>`: sha256 of date|amount|label|balance, stable across runs and versions.
-
-    polars' own hash is not stable across versions, hence hashlib; a Python loop, but only
-    over 2023-layout files, which are small.
-    """
-    keys = lines.select(pl.concat_str(
+    """`legacy-<16 hex>`: sha256 of date|amount|label|balance, stable across runs and versions."""
+    return stable_ids("legacy", lines.select(pl.concat_str(
         [pl.col("operation_date").cast(pl.String), pl.col("amount_cents").cast(pl.String),
          pl.col("label").fill_null(""), pl.col("balance_cents").cast(pl.String).fill_null("")],
-        separator="|")).to_series()
-    return pl.Series([f"legacy-{hashlib.sha256(k.encode()).hexdigest()[:16]}" for k in keys],
-                     dtype=pl.String)
+        separator="|")).to_series())
 
 
 def format_cents(cents: int) -> str:
