@@ -174,7 +174,8 @@ PASS2 = {
 # pass3 -> interim/pass3_<FROM>_<TO>.parquet: one row per payout, plus one row per
 # GoCardless-looking bank credit that no payout explains (payout columns null).
 PASS3 = {
-    "flag": Str,  # PAYOUT_MATCHED, PAYOUT_AMOUNT_MISMATCH, PAYOUT_PENDING, PAYOUT_NOT_IN_BANK, AMBIGUOUS, BANK_CREDIT_UNMATCHED
+    "flag": Str,  # PAYOUT_MATCHED, PAYOUT_AMOUNT_MISMATCH, PAYOUT_PENDING, PAYOUT_NOT_IN_BANK, AMBIGUOUS,
+    # BANK_CREDIT_UNMATCHED, IGNORED (a bank credit set aside in decisions.yaml)
     "fees_flag": Str,  # FEES_EXPLAINED, FEES_MISMATCH, or null when gross - fees = net
     "match_type": Str,  # reference_in_label, amount_date, decision (decisions.yaml), none
     "payout_id": Str,
