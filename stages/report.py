@@ -11,7 +11,8 @@ writes, in --out-dir:
 - payouts_fees_<FROM>_<TO>.csv: one row per payout (and per unexplained GoCardless-looking
   bank credit), with its bank line, fees (HT, TVA) and deductions; `flag` holds the payout's
   verdict, `fees_flag` the fee verdict;
-- summary_<FROM>_<TO>.txt: the terminal summary (also printed).
+- provenance_<FROM>_<TO>.json: what the report was made from (recon/provenance.py);
+- summary_<FROM>_<TO>.txt: the terminal summary (also printed), opening with the same.
 The HTML report and the workbook are stages/documents.py's, from the same figures
 (recon/figures.py); the CSV columns are recon/tables.py's.
 """
