@@ -217,12 +217,11 @@ passes: ## run passes 1-3 of the window
 	$(call need_window)
 	@$(MAKE) --no-print-directory $(parallel) PASS1_FIRST=1 $(PASS1) $(PASS2) $(PASS3) $(or_drop_report)
 
-report: | $(VENV_OK)
 # Clearing mode (config fix.clearing_account_id or DOLIBARR_CLEARING_ACCOUNT_ID): the report
 # then says which payouts are booked in Dolibarr (read only when the report runs).
 CLEARING = $(or $(DOLIBARR_CLEARING_ACCOUNT_ID),$(shell sed -n 's/^ *clearing_account_id: *\([0-9][0-9]*\).*/\1/p' $(CONFIG) 2>/dev/null))
 
-report: ## reconcile the window and print the report (FROM=… TO=…)
+report: | $(VENV_OK) ## reconcile the window and print the report (FROM=… TO=…)
 	$(call need_window)
 	@$(if $(DOLIBARR_SNAPSHOT),,$(PY) stages/snapshot_age.py --config $(CONFIG) --snapshot-dir $(SNAPSHOT_DIR) --invoices $(INVOICES) --expire-stamp $(EXPIRE_STAMP) &&) \
 	  $(MAKE) --no-print-directory $(parallel) PASS1_FIRST=1 report-files $(or_drop_report)
