@@ -6,7 +6,7 @@ Money stays integer cents here; each writer formats it.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 
 import polars as pl
@@ -44,7 +44,6 @@ class Figures:
     ages: pl.DataFrame  # bucket, count, cents: open invoices by days past due
     actions: pl.DataFrame  # the rows needing action (ROWS_PER_FLAG per flag), see action_rows
     fix_candidates: int = 0
-    extra: dict = field(default_factory=dict)
 
 
 def compute(pass1: pl.DataFrame, pass2: pl.DataFrame, pass3: pl.DataFrame,
