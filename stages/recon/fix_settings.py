@@ -43,13 +43,13 @@ def fix_settings(config: dict, config_path: str) -> FixSettings:
     for key, variable in (("payment_type_id", "DOLIBARR_GC_PAYMENT_ID"),
                           ("bank_account_id", "DOLIBARR_BANK_ACCOUNT_ID")):
         value = section.get(key)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        if not _is_id(value):
             raise InputError(f"fix.{key} (or {variable}) must be a Dolibarr id, a whole "
                              "number of at least 1", file=config_path, value=value)
         ids[key] = value
     clearing = section.get("clearing_account_id")
     if clearing is not None:
-        if isinstance(clearing, bool) or not isinstance(clearing, int) or clearing < 1:
+        if not _is_id(clearing):
             raise InputError("fix.clearing_account_id (or DOLIBARR_CLEARING_ACCOUNT_ID) must be a "
                              "Dolibarr bank account id, a whole number of at least 1, or empty "
                              "(clearing mode off)", file=config_path, value=clearing)
@@ -60,7 +60,7 @@ def fix_settings(config: dict, config_path: str) -> FixSettings:
     transfer_ids = {}
     for key in ("transfer_payment_type_id", "transfer_bank_account_id"):
         value = section.get(key)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        if value is not None and not _is_id(value):
             raise InputError(f"fix.{key} must be a Dolibarr id, a whole number of at least 1",
                              file=config_path, value=value)
         transfer_ids[key] = value
@@ -68,6 +68,11 @@ def fix_settings(config: dict, config_path: str) -> FixSettings:
         raise InputError("fix.allow_transfers needs fix.transfer_payment_type_id (the payment mode of "
                          "transfers, e.g. VIR)", file=config_path)
     return FixSettings(**switches, **ids, clearing_account_id=clearing, **transfer_ids)
+
+
+def _is_id(value: object) -> bool:
+    """A Dolibarr id: a whole number of at least 1 (YAML's true is not one)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
 
 
 def money(cents: int) -> str:
