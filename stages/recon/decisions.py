@@ -20,7 +20,7 @@ entries, each naming what it decides by a stable id, what was decided, and why:
 
 The whole file is checked before any of it is used: a bad entry is an InputError naming
 its line, what is wrong and an example of the right form; an id decided twice names both
-lines. load() returns one small frame per form; the passes apply them (recon.decide).
+lines. load() returns one small frame per form; the passes apply them (recon.apply_decisions).
 """
 from __future__ import annotations
 
