@@ -38,11 +38,10 @@ from recon.fix_writes import FixRun
 from recon.fixplan import Plan, hold_unbanked, plan_payments
 from recon.io import read_columns, read_parquet, scan_parquet
 from recon.journal import Journal
-from recon.payout_booking import (ITEM_COLUMNS, PASS3_BOOKING, PAYMENT_COLUMNS, Booking, payments_filter,
-                                  plan_bookings)
+from recon.payout_booking import Booking, payments_filter, read_bookings
 from recon.payout_writes import TO_BOOK, PayoutWriter, lines_for
 from recon.plan_text import render_bookings, render_plan
-from recon.schemas import GC_PAYMENTS, GC_PAYOUT_ITEMS, PASS1, PASS3
+from recon.schemas import PASS1, PASS3
 from recon.transfer_plan import PASS2_TRANSFERS, plan_transfers, with_transfers
 
 PAYOUT_STATE_COLUMNS = ("payout_id", "flag", "net_cents", "arrival_date")
@@ -74,14 +73,12 @@ def writer_line(client) -> str:
             f"(id {user.get('id')}), key {client.key_name}.")
 
 
-def read_bookings(args: argparse.Namespace) -> list[Booking]:
+def clearing_bookings(args: argparse.Namespace) -> list[Booking]:
     """Clearing mode: the payouts to book, from pass 3, the payments and the breakdown."""
     for name in ("pass3", "payments", "payout_items"):
         if not getattr(args, name):
             raise StageError(f"clearing mode (fix.clearing_account_id) needs --{name.replace('_', '-')}")
-    return plan_bookings(scan_parquet(args.pass3, PASS3_BOOKING).collect(),
-                         read_columns(args.payments, GC_PAYMENTS, PAYMENT_COLUMNS),
-                         read_columns(args.payout_items, GC_PAYOUT_ITEMS, ITEM_COLUMNS))
+    return read_bookings(args.pass3, args.payments, args.payout_items)
 
 
 def show_bookings(client, journal: Journal, settings: FixSettings, plan: Plan,
@@ -132,7 +129,7 @@ def main(argv: list[str] | None = None, stdin: TextIO | None = None) -> int:
                                                    allow_soft=settings.allow_soft))
     if settings.require_payout_in_bank and args.pass3:
         plan = hold_unbanked(plan, read_columns(args.pass3, PASS3, PAYOUT_STATE_COLUMNS))
-    bookings = read_bookings(args) if settings.clearing_account_id else []
+    bookings = clearing_bookings(args) if settings.clearing_account_id else []
     journal = Journal(args.journal)
     with journal.locked():
         unresolved = journal.unresolved()

@@ -24,10 +24,10 @@ from recon.dolibarr import client_from_env
 from recon.errors import run
 from recon.fix_settings import fix_settings, money
 from recon.fixplan import plan_payments
-from recon.io import read_columns, read_parquet, scan_parquet, write_text
-from recon.payout_booking import ITEM_COLUMNS, PASS3_BOOKING, PAYMENT_COLUMNS, plan_bookings
+from recon.io import read_parquet, write_text
+from recon.payout_booking import read_bookings
 from recon.payout_writes import BOOKED, LEFT, STOP, TO_BOOK, PayoutWriter
-from recon.schemas import GC_PAYMENTS, GC_PAYOUT_ITEMS, PASS1
+from recon.schemas import PASS1
 
 STATES = {BOOKED: "booked", TO_BOOK: "to book", LEFT: "left for a person", STOP: "differs"}
 
@@ -74,9 +74,7 @@ def main(argv=None) -> int:
     if os.environ.get("DOLIBARR_SNAPSHOT", "").strip():
         print("Payouts in Dolibarr: not checked (DOLIBARR_SNAPSHOT: offline).")
         return 0
-    bookings = plan_bookings(scan_parquet(args.pass3, PASS3_BOOKING).collect(),
-                             read_columns(args.payments, GC_PAYMENTS, PAYMENT_COLUMNS),
-                             read_columns(args.payout_items, GC_PAYOUT_ITEMS, ITEM_COLUMNS))
+    bookings = read_bookings(args.pass3, args.payments, args.payout_items)
     plan = plan_payments(read_parquet(args.pass1, PASS1), allow_soft=settings.allow_soft,
                          allow_multi_invoice=settings.allow_multi_invoice)
     planned = frozenset(p.gc_payment_id for p in plan.payments)

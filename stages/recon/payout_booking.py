@@ -12,12 +12,13 @@ empties it again with
 The lines of one payout add up to its gross (the payments it carries), so the clearing
 account holds exactly the money GoCardless still holds.
 
-Everything here is pure: `plan_bookings` turns pass 3 (and the payments and breakdown
-exports) into bookings; `missing_postings` says, given the lines Dolibarr already holds for
-a payout, what is left to post, or why that payout must stop; `payments_problem` says
-whether every payment of a payout is on the clearing account. API_FACTS.md §10.10 is the
-recipe: payout id in the transfer's `cheque_number` (hidden column `emetteur`) and in the
-other lines' `num_chq`, the kind of line told apart by its label, amounts compared.
+Everything here is pure but `read_bookings`, which reads the files for `plan_bookings`:
+that turns pass 3 (and the payments and breakdown exports) into bookings;
+`missing_postings` says, given the lines Dolibarr already holds for a payout, what is left
+to post, or why that payout must stop; `payments_problem` says whether every payment of a
+payout is on the clearing account. API_FACTS.md §10.10 is the recipe: payout id in the
+transfer's `cheque_number` (hidden column `emetteur`) and in the other lines' `num_chq`,
+the kind of line told apart by its label, amounts compared.
 """
 from __future__ import annotations
 
@@ -27,6 +28,8 @@ from datetime import date, datetime, time, timezone
 import polars as pl
 
 from recon.fix_settings import money, to_cents
+from recon.io import read_columns, scan_parquet
+from recon.schemas import GC_PAYMENTS, GC_PAYOUT_ITEMS
 
 PAYOUT_MATCHED = "PAYOUT_MATCHED"
 LINE_TYPE = "PRE"  # a payment-mode code (API_FACTS §10.6: at most 6 characters)
@@ -101,6 +104,13 @@ def deduction_items(items: pl.DataFrame) -> pl.DataFrame:
         "payout_id", "gc_payment_id", kind=pl.lit("fees given back on"),
         clearing_cents=-pl.col("fees_cents"))
     return pl.concat([debits, fees_back]).sort("payout_id", "kind", "gc_payment_id")
+
+
+def read_bookings(pass3: str, payments: str, items: str) -> list[Booking]:
+    """plan_bookings() of the window's pass 3, payments and breakdown Parquet files."""
+    return plan_bookings(scan_parquet(pass3, PASS3_BOOKING).collect(),
+                         read_columns(payments, GC_PAYMENTS, PAYMENT_COLUMNS),
+                         read_columns(items, GC_PAYOUT_ITEMS, ITEM_COLUMNS))
 
 
 def plan_bookings(pass3: pl.DataFrame, payments: pl.DataFrame, items: pl.DataFrame) -> list[Booking]:
