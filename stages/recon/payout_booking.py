@@ -34,8 +34,8 @@ from recon.schemas import GC_PAYMENTS, GC_PAYOUT_ITEMS
 PAYOUT_MATCHED = "PAYOUT_MATCHED"
 LINE_TYPE = "PRE"  # a payment-mode code (API_FACTS §10.6: at most 6 characters)
 TRANSFER, FEES, DEDUCTION = "transfer", "fees", "deduction"
-# The pass-3 columns a booking needs (the fee split and deductions come from the report's
-# fee accounting, issue 11); the payments and breakdown columns it reads.
+# The pass-3 columns a booking needs (the fee split and deductions are pass 3's fee
+# accounting); the payments and breakdown columns it reads.
 PASS3_BOOKING = {"flag": pl.String, "payout_id": pl.String, "gross_cents": pl.Int64,
                  "fees_ht_cents": pl.Int64, "fees_tva_cents": pl.Int64,
                  "chargebacks_cents": pl.Int64, "refunds_cents": pl.Int64,

@@ -17,7 +17,7 @@ from recon.schemas import SOFT_MATCH_TYPE
 
 PAID_BY_TRANSFER = "PAID_BY_TRANSFER"
 TRANSFER_KIND = "transfer"
-# What pass 2 gives for a transfer (the transfers work of issue 13 adds these columns).
+# The pass-2 columns a planned transfer needs (schemas.PASS2).
 PASS2_TRANSFERS = {"flag": pl.String, "match_type": pl.String, "invoice_id": pl.Int64, "invoice_ref": pl.String,
                    "invoice_customer_name": pl.String, "invoice_remaining_cents": pl.Int64,
                    "share_cents": pl.Int64, "bank_date": pl.Date, "bank_transaction_id": pl.String}
