@@ -23,6 +23,7 @@ from datetime import date
 
 import polars as pl
 
+from recon.decisions import DECISION  # its evidence starts "decision: <reason>"
 from recon.fix_settings import money
 from recon.match_common import RECEIVED_STATES, fmt
 from recon.schemas import SOFT_MATCH_TYPE, STRONG_MATCH_TYPES
@@ -30,7 +31,6 @@ from recon.schemas import SOFT_MATCH_TYPE, STRONG_MATCH_TYPES
 FIX_FLAG = "GC_PAID_DOLIBARR_OPEN"
 PARTIAL_FLAG = "GC_PARTIAL"  # a received instalment: recorded as a partial payment of its amount
 NOT_IN_BANK = "PAYOUT_NOT_IN_BANK"  # overdue (not merely pending): holds its payments back
-DECISION = "decision"  # a person's decisions.yaml link; its evidence starts "decision: <reason>"
 MULTI_INVOICE = "multi_invoice"
 # A payment+invoice decision over several invoices (decisions.yaml) is split like one.
 IS_MULTI = ((pl.col("match_type") == MULTI_INVOICE)
