@@ -15,6 +15,7 @@ from recon.flags import ACTIONS, FLAG_ORDER
 from recon.match_common import (CHARGED_BACK, FAILED, PENDING, RECEIVED, days_text, fmt,
                                 state_group)
 from recon.match_payments import MULTI
+from recon.review import with_hints
 
 # Rows of each flag the terminal summary lists (the rest: in the CSV files).
 LINES_PER_FLAG = 30
@@ -42,7 +43,8 @@ class Figures:
     weekly: pl.DataFrame  # week (Monday), outcome, cents
     payouts: pl.DataFrame  # one row per payout, cents, with fee_rate
     ages: pl.DataFrame  # bucket, count, cents: open invoices by days past due
-    actions: pl.DataFrame  # the rows needing action (ROWS_PER_FLAG per flag), see action_rows
+    actions: pl.DataFrame  # the rows needing action (ROWS_PER_FLAG per flag), see action_rows,
+    # with hint / hint_note (recon/review.py with_hints)
     fix_candidates: int = 0
     extra: dict = field(default_factory=dict)
 
@@ -60,7 +62,8 @@ def compute(pass1: pl.DataFrame, pass2: pl.DataFrame, pass3: pl.DataFrame,
         weekly=weekly_cash(payments),
         payouts=payouts,
         ages=age_buckets(open_invoices(pass1, pass2, date_to)),
-        actions=action_rows(pass1, pass2, pass3, ROWS_PER_FLAG),
+        # With what to write in decisions.yaml about each (the review's hints).
+        actions=with_hints(action_rows(pass1, pass2, pass3, ROWS_PER_FLAG), pass3),
         fix_candidates=pass1.filter(pl.col("flag") == "GC_PAID_DOLIBARR_OPEN").height,
     )
 
@@ -228,7 +231,8 @@ def key_figures(payments: pl.DataFrame, payouts: pl.DataFrame, open_inv: pl.Data
 # --- what needs action -------------------------------------------------------------------
 
 ACTION_COLUMNS = ("flag", "kind", "invoice_ref", "invoice_id", "gc_payment_id", "payout_id",
-                  "bank_transaction_id", "customer", "day", "cents", "line", "evidence")
+                  "bank_transaction_id", "customer", "day", "cents", "line", "evidence",
+                  "match_type")
 
 
 def _needing_action(frame: pl.DataFrame, per_flag: int | None, flag: str = "flag") -> pl.DataFrame:
@@ -254,7 +258,7 @@ def action_rows(pass1: pl.DataFrame, pass2: pl.DataFrame, pass3: pl.DataFrame,
             fmt(" [{}]", pl.col("match_type"))),
     ], ignore_nulls=True)
     payments = _needing_action(pass1, per_flag).select(
-        "flag", "invoice_ref", "invoice_id", "gc_payment_id", "payout_id",
+        "flag", "invoice_ref", "invoice_id", "gc_payment_id", "payout_id", "match_type",
         kind=pl.lit("payment"), bank_transaction_id=null,
         customer=pl.coalesce("customer_name", "invoice_customer_name"),
         day=pl.col("charge_date"), cents=pl.col("share_cents"), line=payment_line,
@@ -271,7 +275,8 @@ def action_rows(pass1: pl.DataFrame, pass2: pl.DataFrame, pass3: pl.DataFrame,
             " <- transfer of {} EUR on {} '{}' [{}]", money_expr(pl.col("share_cents")),
             pl.col("bank_date"), pl.col("bank_label"), pl.col("match_type"))))
     invoices = _needing_action(pass2, per_flag).select(
-        "flag", "invoice_ref", "invoice_id", "bank_transaction_id", kind=pl.lit("invoice"),
+        "flag", "invoice_ref", "invoice_id", "bank_transaction_id", "match_type",
+        kind=pl.lit("invoice"),
         gc_payment_id=null, payout_id=null, customer="invoice_customer_name",
         day=pl.when(transfer).then("bank_date").otherwise("invoice_due_date"),
         cents=pl.when(transfer).then("share_cents").otherwise("invoice_remaining_cents"),
@@ -283,7 +288,7 @@ def action_rows(pass1: pl.DataFrame, pass2: pl.DataFrame, pass3: pl.DataFrame,
                       pl.col("bank_transaction_id"))
     is_credit = pl.col("payout_id").is_null()
     payouts = _needing_action(pass3, per_flag).select(
-        "flag", "payout_id", "bank_transaction_id",
+        "flag", "payout_id", "bank_transaction_id", "match_type",
         kind=pl.when(is_credit).then(pl.lit("bank credit")).otherwise(pl.lit("payout")),
         invoice_ref=null, invoice_id=pl.lit(None, pl.Int64), gc_payment_id=null,
         customer=pl.when(is_credit).then("bank_label").otherwise("reference"),
@@ -292,7 +297,7 @@ def action_rows(pass1: pl.DataFrame, pass2: pl.DataFrame, pass3: pl.DataFrame,
         line=pl.when(is_credit).then(credit_line).otherwise(payout_line), evidence="evidence")
     fees = _needing_action(pass3.filter(pl.col("fees_flag").is_not_null()), per_flag,
                            "fees_flag").select(
-        "payout_id", flag="fees_flag", kind=pl.lit("payout fees"), invoice_ref=null,
+        "payout_id", "match_type", flag="fees_flag", kind=pl.lit("payout fees"), invoice_ref=null,
         invoice_id=pl.lit(None, pl.Int64), gc_payment_id=null, bank_transaction_id=null,
         customer="reference", day="arrival_date",
         cents=pl.col("deducted_cents") - pl.col("fees_cents"),
