@@ -207,3 +207,40 @@ def test_the_page_escapes_what_the_exports_say_and_shows_the_provenance():
     assert 'href="https://erp.example/dolibarr/compta/facture/card.php?id=2">FA2601-0002</a>' in page
     assert 'href="https://manage.gocardless.com/payouts/PO0002">PO0002</a>' in page
     assert page.count("<script>") == 1  # the page's own sort/filter script, nothing else
+
+
+def test_the_page_shows_the_reviews_entry_for_each_line_escaped_and_none_when_decided():
+    from recon.html_report import ReportSettings, render
+    from recon.review import review_text
+    p1, p2, p3 = passes()
+    p2 = p2.with_columns(invoice_ref=pl.when(pl.col("invoice_ref") == "FA2601-0004")
+                         .then(pl.lit("FA2601-0004<b>&")).otherwise("invoice_ref"))
+    decided = pl.col("flag") == "GC_FAILED"
+    p1 = p1.with_columns(match_type=pl.when(decided).then(pl.lit("decision"))
+                         .otherwise("match_type"),
+                         evidence=pl.when(decided).then(pl.lit("decision: a deposit (claire)"))
+                         .otherwise("evidence"))
+    figs = figures.compute(p1, p2, p3, FROM, TO)
+    assert figs.actions.select("flag", "hint", "hint_note").rows() == [
+        ("GC_PAID_DOLIBARR_OPEN", None, "`make fix` records it: nothing to decide"),
+        ("GC_FAILED", None, None),
+        ("DOLIBARR_OPEN_NO_GC", "- invoice: FA2601-0004<b>&\n  settled:", None),
+        ("BANK_CREDIT_UNMATCHED", "- bank: bank-2\n  payout: <the payout id>\n  note:\n"
+         "# or:\n- bank: bank-2\n  ignore:", None),
+    ]
+    # The same entries as `make review`, there commented out.
+    review = review_text(p1, p2, p3, FROM, TO)
+    for hint in figs.actions["hint"].drop_nulls():
+        assert "\n".join(line if line == "# or:" else f"# {line}"
+                         for line in hint.splitlines()) in review
+    assert "# - payment: PM_C" not in review
+    page = render(figs, ReportSettings(language="en"), "W")
+    assert "<pre>- invoice: FA2601-0004&lt;b&gt;&amp;\n  settled:</pre>" in page
+    assert "payout: &lt;the payout id&gt;" in page and "<b>&" not in page
+    assert "<the payout id>" not in page
+    assert '<span class="muted">`make fix` records it: nothing to decide</span>' in page
+    failed = page[page.index('id="table-GC_FAILED"'):].split("</tr>")[1]
+    assert "decision: a deposit (claire)" in failed
+    assert '<td class="hint"><span class="muted">decided</span></td>' in failed
+    assert ("To settle a line the tool cannot decide: open its “decisions.yaml” entry, copy it "
+            "into the decisions.yaml file") in page
