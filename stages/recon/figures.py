@@ -11,6 +11,8 @@ from datetime import date
 
 import polars as pl
 
+from recon.apply_decisions import left_alone_count
+from recon.decisions import Decisions
 from recon.flags import ACTIONS, FLAG_ORDER
 from recon.match_common import (CHARGED_BACK, FAILED, PENDING, RECEIVED, days_text, fmt,
                                 state_group)
@@ -47,10 +49,13 @@ class Figures:
     # with hint / hint_note (recon/review.py with_hints)
     fix_candidates: int = 0
     extra: dict = field(default_factory=dict)
+    # (decisions file, decisions used in this window, decisions about lines not in it);
+    # None without decisions.
+    decisions: tuple[str, int, int] | None = None
 
 
 def compute(pass1: pl.DataFrame, pass2: pl.DataFrame, pass3: pl.DataFrame,
-            date_from: date, date_to: date) -> Figures:
+            date_from: date, date_to: date, decisions: Decisions | None = None) -> Figures:
     totals = flag_totals(pass1, pass2, pass3)
     payouts = payout_figures(pass3)
     payments = unique_payments(pass1)
@@ -65,6 +70,8 @@ def compute(pass1: pl.DataFrame, pass2: pl.DataFrame, pass3: pl.DataFrame,
         # With what to write in decisions.yaml about each (the review's hints).
         actions=with_hints(action_rows(pass1, pass2, pass3, ROWS_PER_FLAG), pass3),
         fix_candidates=pass1.filter(pl.col("flag") == "GC_PAID_DOLIBARR_OPEN").height,
+        decisions=None if decisions is None or decisions.count == 0 else
+        (decisions.path, *left_alone_count(decisions, pass1, pass2, pass3)),
     )
 
 

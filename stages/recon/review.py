@@ -32,6 +32,9 @@ HEADER = """\
 """
 UNDECIDED = pl.col("match_type").fill_null("") != DECISION
 FIX_RECORDS = "`make fix` records it: nothing to decide"
+# Candidate payouts / bank lines a report's hint lists (a month can have hundreds of each,
+# and every unexplained bank credit would list them all).
+HINT_CANDIDATES = 20
 
 
 @dataclass(frozen=True)
@@ -61,19 +64,27 @@ class Hint:
 @dataclass(frozen=True)
 class Candidates:
     """The other side of a payout / bank line question, as entry lines: the undecided
-    payouts no bank line took, the undecided bank credits no payout explains."""
+    payouts no bank line took, the undecided bank credits no payout explains; with
+    `limit`, the first ones and how many more (`make review` lists them all)."""
     payouts: tuple[str, ...]
     credits: tuple[str, ...]
+    more_payouts: int = 0
+    more_credits: int = 0
 
     @classmethod
-    def of(cls, pass3: pl.DataFrame) -> "Candidates":
+    def of(cls, pass3: pl.DataFrame, limit: int | None = None) -> "Candidates":
         p3 = pass3.filter(UNDECIDED & pl.col("flag").is_in(
             ["PAYOUT_NOT_IN_BANK", "BANK_CREDIT_UNMATCHED"]))
         amount = eur(pl.coalesce("net_cents", "bank_amount_cents"))
         payouts = p3.filter(pl.col("flag") == "PAYOUT_NOT_IN_BANK")
         credits = p3.filter(pl.col("flag") == "BANK_CREDIT_UNMATCHED")
+        more_payouts = max(0, payouts.height - limit) if limit else 0
+        more_credits = max(0, credits.height - limit) if limit else 0
+        if limit:
+            payouts, credits = payouts.head(limit), credits.head(limit)
         # Selected only when there are some: a frame of other lines may lack the columns.
         return cls(
+            more_payouts=more_payouts, more_credits=more_credits,
             payouts=tuple(f"payout: {p}    # {ref}, net {eur_} EUR" for p, ref, eur_ in
                           payouts.select("payout_id", "reference", amount).iter_rows())
             if payouts.height else (),
@@ -163,16 +174,22 @@ def payout_hint(r: dict, candidates: Candidates) -> Hint:
         payouts = list(candidates.payouts) or ["payout: <the payout id>"]
         if len(payouts) > 1:
             payouts = [f"{line}, candidate: keep one" for line in payouts]
+        payouts += _more(candidates.more_payouts)
         return Hint(((f"bank: {bank}", *payouts, "note:"), (f"bank: {bank}", "ignore:")))
     lines = [f"bank: {x}" for x in (r["bank_transaction_id"] or "").split(";") if x]
+    more: list[str] = []
     if not lines:
-        lines = list(candidates.credits)
+        lines, more = list(candidates.credits), _more(candidates.more_credits)
     if not lines:
         return Hint(note="no bank line to tie it to in this window")
     if len(lines) > 1:
         lines = [f"{line}    # candidate: keep one" for line in lines]
     # The payout first: the candidate bank lines are then lines to keep or drop.
-    return Hint(((f"payout: {r['payout_id']}", *lines, "note:"),))
+    return Hint(((f"payout: {r['payout_id']}", *lines, *more, "note:"),))
+
+
+def _more(count: int) -> list[str]:
+    return [f"# ... and {count} more candidates: `make review` lists them all"] if count else []
 
 
 def fees_hint() -> Hint:
@@ -183,8 +200,9 @@ def with_hints(actions: pl.DataFrame, pass3: pl.DataFrame) -> pl.DataFrame:
     """recon/figures.py's action rows with their hint: `hint` the YAML to paste into
     decisions.yaml (entries not commented out, '# or:' between them), or `hint_note`
     why there is nothing to write; both null for a decided line. One Python call per
-    row: for the rows a report shows (ROWS_PER_FLAG a flag), not a month's."""
-    candidates = Candidates.of(pass3)
+    row: for the rows a report shows (ROWS_PER_FLAG a flag), not a month's; each lists
+    at most HINT_CANDIDATES candidate payouts or bank lines, as the rows are cut."""
+    candidates = Candidates.of(pass3, HINT_CANDIDATES)
     hints = [hint(r["kind"], r, candidates) for r in actions.iter_rows(named=True)]
     return actions.with_columns(
         hint=pl.Series([h.text(commented=False) if h and h.entries else None for h in hints],
