@@ -151,12 +151,12 @@ $(PASS2): stages/pass2.py $(LIB) $(CONFIG) $(DECISIONS_INPUTS) $(INVOICES) $(PAS
 $(PASS3): stages/pass3.py $(LIB) $(CONFIG) $(TOLERANCE_STAMP) $(DECISIONS_INPUTS) $(GC_PAYOUTS) $(GC_PAYOUT_ITEMS) $(GC_PAYMENTS) $(BANK) | $(VENV_OK)
 	$(PY) stages/pass3.py --payouts $(GC_PAYOUTS) --payout-items $(GC_PAYOUT_ITEMS) --payments $(GC_PAYMENTS) --bank $(BANK) --from $(FROM) --to $(TO) --config $(CONFIG) --decisions $(DECISIONS) --out $@
 
-$(RECONCILIATION_CSV) $(PAYOUTS_CSV) $(SUMMARY) $(PROVENANCE) &: stages/report.py $(LIB) $(CONFIG) $(PASS1) $(PASS2) $(PASS3) | $(VENV_OK)
+$(RECONCILIATION_CSV) $(PAYOUTS_CSV) $(SUMMARY) $(PROVENANCE) &: stages/report.py $(LIB) $(CONFIG) $(DECISIONS_INPUTS) $(PASS1) $(PASS2) $(PASS3) | $(VENV_OK)
 	$(PY) stages/report.py --pass1 $(PASS1) --pass2 $(PASS2) --pass3 $(PASS3) --from $(FROM) --to $(TO) --decisions $(DECISIONS) --out-dir $(OUT_DIR) --config $(CONFIG) > /dev/null
 
 # The HTML report and the workbook, from the same figures, beside the CSVs (own core).
-$(HTML_REPORT) $(WORKBOOK) &: stages/documents.py $(LIB) $(wildcard stages/recon/templates/*) $(CONFIG) $(PASS1) $(PASS2) $(PASS3) | $(VENV_OK)
-	$(PY) stages/documents.py --pass1 $(PASS1) --pass2 $(PASS2) --pass3 $(PASS3) --from $(FROM) --to $(TO) --config $(CONFIG) --out-dir $(OUT_DIR)
+$(HTML_REPORT) $(WORKBOOK) &: stages/documents.py $(LIB) $(wildcard stages/recon/templates/*) $(CONFIG) $(DECISIONS_INPUTS) $(PASS1) $(PASS2) $(PASS3) | $(VENV_OK)
+	$(PY) stages/documents.py --pass1 $(PASS1) --pass2 $(PASS2) --pass3 $(PASS3) --from $(FROM) --to $(TO) --config $(CONFIG) --decisions $(DECISIONS) --out-dir $(OUT_DIR)
 
 # With several jobs, make starts targets in the order it meets them: parse_payouts and
 # parse_shine would take the free jobs before pass 1, the longest stage. Inside `report`

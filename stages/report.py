@@ -27,8 +27,6 @@ import polars as pl
 from recon import config as config_module
 from recon import decisions as decisions_file
 from recon import provenance
-from recon.apply_decisions import left_alone_count
-from recon.decisions import Decisions
 from recon.errors import run
 from recon.figures import LINES_PER_FLAG, action_rows, compute
 from recon.io import atomic_path, read_parquet, write_text
@@ -42,16 +40,6 @@ from recon.tables import (PAYOUTS_COLUMNS, RECONCILIATION_COLUMNS,  # noqa: F401
 def write_csv(frame: pl.DataFrame, path: Path) -> None:
     with atomic_path(path) as tmp:
         frame.write_csv(tmp)
-
-
-def decisions_lines(decisions: Decisions | None, pass1: pl.DataFrame, pass2: pl.DataFrame,
-                    pass3: pl.DataFrame) -> list[str]:
-    """One line: the decisions of decisions.yaml this window used, and those left alone."""
-    if decisions is None or decisions.count == 0:
-        return []
-    used, alone = left_alone_count(decisions, pass1, pass2, pass3)
-    return [f"Decisions ({decisions.path}): {used} used in this window, {alone} about lines "
-            "not in it (left alone)", ""]
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -82,10 +70,9 @@ def main(argv=None) -> None:
                                  config_module.load(args.config))
     write_text(json.dumps(prov, indent=1, ensure_ascii=False) + "\n",
                out_dir / f"provenance_{window}.json")
-    figures = compute(pass1, pass2, pass3, date_from, date_to)
-    summary = summary_text(figures, action_rows(pass1, pass2, pass3, LINES_PER_FLAG),
-                           decisions_lines(decisions_file.load(args.decisions),
-                                           pass1, pass2, pass3))
+    figures = compute(pass1, pass2, pass3, date_from, date_to,
+                      decisions_file.load(args.decisions))
+    summary = summary_text(figures, action_rows(pass1, pass2, pass3, LINES_PER_FLAG))
     summary = "\n".join(provenance.text_lines(prov)) + "\n\n" + summary
     write_text(summary, out_dir / f"summary_{window}.txt")
     print(summary, end="")

@@ -207,3 +207,89 @@ def test_the_page_escapes_what_the_exports_say_and_shows_the_provenance():
     assert 'href="https://erp.example/dolibarr/compta/facture/card.php?id=2">FA2601-0002</a>' in page
     assert 'href="https://manage.gocardless.com/payouts/PO0002">PO0002</a>' in page
     assert page.count("<script>") == 1  # the page's own sort/filter script, nothing else
+
+
+def test_the_page_shows_the_reviews_entry_for_each_line_escaped_and_none_when_decided():
+    from recon.html_report import ReportSettings, render
+    from recon.review import review_text
+    p1, p2, p3 = passes()
+    p2 = p2.with_columns(invoice_ref=pl.when(pl.col("invoice_ref") == "FA2601-0004")
+                         .then(pl.lit("FA2601-0004<b>&")).otherwise("invoice_ref"))
+    decided = pl.col("flag") == "GC_FAILED"
+    p1 = p1.with_columns(match_type=pl.when(decided).then(pl.lit("decision"))
+                         .otherwise("match_type"),
+                         evidence=pl.when(decided).then(pl.lit("decision: a deposit (claire)"))
+                         .otherwise("evidence"))
+    figs = figures.compute(p1, p2, p3, FROM, TO)
+    assert figs.actions.select("flag", "hint", "hint_note").rows() == [
+        ("GC_PAID_DOLIBARR_OPEN", None, "`make fix` records it: nothing to decide"),
+        ("GC_FAILED", None, None),
+        ("DOLIBARR_OPEN_NO_GC", "- invoice: FA2601-0004<b>&\n  settled:", None),
+        ("BANK_CREDIT_UNMATCHED", "- bank: bank-2\n  payout: <the payout id>\n  note:\n"
+         "# or:\n- bank: bank-2\n  ignore:", None),
+    ]
+    # The same entries as `make review`, there commented out.
+    review = review_text(p1, p2, p3, FROM, TO)
+    for hint in figs.actions["hint"].drop_nulls():
+        assert "\n".join(line if line == "# or:" else f"# {line}"
+                         for line in hint.splitlines()) in review
+    assert "# - payment: PM_C" not in review
+    page = render(figs, ReportSettings(language="en"), "W")
+    assert "<pre>- invoice: FA2601-0004&lt;b&gt;&amp;\n  settled:</pre>" in page
+    assert "payout: &lt;the payout id&gt;" in page and "<b>&" not in page
+    assert "<the payout id>" not in page
+    assert '<span class="muted">`make fix` records it: nothing to decide</span>' in page
+    failed = page[page.index('id="table-GC_FAILED"'):].split("</tr>")[1]
+    assert "decision: a deposit (claire)" in failed
+    assert '<td class="hint"><span class="muted">decided</span></td>' in failed
+    assert ("To settle a line the tool cannot decide: open its “decisions.yaml” entry, copy it "
+            "into the decisions.yaml file") in page
+
+
+def test_the_decisions_used_are_one_figure_the_summary_and_the_page_both_show(tmp_path,
+                                                                               monkeypatch):
+    import documents
+    from recon import decisions as decisions_file
+    p1, p2, p3 = passes()
+    p1 = p1.with_columns(match_type=pl.when(pl.col("gc_payment_id") == "PM_C")
+                         .then(pl.lit("decision")).otherwise("match_type"))
+    path = tmp_path / "decisions.yaml"
+    path.write_text("- payment: PM_C\n  ignore: a deposit\n"
+                    "- payment: PM404\n  ignore: another month's\n", encoding="utf-8")
+    figs = compute(p1, p2, p3, FROM, TO, decisions_file.load(path))
+    assert figs.decisions == (str(path), 1, 1)
+    assert (f"Decisions ({path}): 1 used in this window, 1 about lines not in it "
+            "(left alone)") in summary_text(figs, action_rows(p1, p2, p3)).splitlines()
+    assert compute(p1, p2, p3, FROM, TO, decisions_file.load(None)).decisions is None
+    paths = []
+    for name, frame in (("pass1", p1), ("pass2", p2), ("pass3", p3)):
+        paths.append(tmp_path / f"{name}.parquet")
+        frame.write_parquet(paths[-1])
+    monkeypatch.delenv("DOLIBARR_URL", raising=False)
+    documents.main(["--pass1", str(paths[0]), "--pass2", str(paths[1]), "--pass3", str(paths[2]),
+                    "--from", "2026-01-01", "--to", "2026-02-09", "--decisions", str(path),
+                    "--out-dir", str(tmp_path / "out")])
+    html = (tmp_path / "out" / "report_2026-01-01_2026-02-09.html").read_text(encoding="utf-8")
+    assert (f'<p id="decisions-used">Décisions ({path}) : 1 utilisées sur cette période, 1 sur '
+            "des lignes hors période (laissées de côté).</p>") in html
+
+
+def test_a_hint_lists_at_most_hint_candidates_and_says_how_many_more():
+    from recon import review
+    lost = [{"flag": "PAYOUT_NOT_IN_BANK", "payout_id": f"PO{i:02d}", "reference": f"R{i}",
+             "net_cents": 1000 + i, "bank_transaction_id": None} for i in range(25)]
+    credit = {"flag": "BANK_CREDIT_UNMATCHED", "payout_id": None, "reference": None,
+              "net_cents": None, "bank_transaction_id": "b1"}
+    pass3 = pl.DataFrame([*lost, credit]).with_columns(
+        match_type=pl.lit("none"), bank_amount_cents=pl.lit(3715),
+        bank_date=pl.lit(date(2026, 1, 3)), bank_label=pl.lit("GOCARDLESS"))
+    actions = pl.DataFrame([{**credit, "kind": "bank credit", "match_type": "none"}])
+    hint = review.with_hints(actions, pass3)["hint"][0].splitlines()
+    assert hint[:2] == ["- bank: b1", "  payout: PO00    # R0, net 10.00 EUR, candidate: keep one"]
+    assert hint[review.HINT_CANDIDATES:review.HINT_CANDIDATES + 3] == [
+        "  payout: PO19    # R19, net 10.19 EUR, candidate: keep one",
+        "  # ... and 5 more candidates: `make review` lists them all", "  note:"]
+    # The review lists every one.
+    full = review.payout_hint(credit, review.Candidates.of(pass3)).lines()
+    assert sum("candidate: keep one" in line for line in full) == 25
+    assert not any("more candidates" in line for line in full)

@@ -153,6 +153,30 @@ def test_needs_action_lists_po_d_nowhere_and_links_ids(page):
                for link in links)
 
 
+def test_an_ambiguous_payment_shows_its_candidates_as_the_entry_to_copy(page):
+    """The demo's PM000132YX8FW3 fits FA2601-0011 and FA2601-0012: the row shows, once
+    opened, the decisions.yaml entry `make review` proposes, each candidate a line."""
+    row = """Array.from(document.querySelectorAll('#table-AMBIGUOUS tr'))
+        .find(r => r.textContent.includes('PM000132YX8FW3'))"""
+    pre = f"({row}).querySelector('td.hint details pre')"
+    shown = f"[{pre}.parentNode.open, {pre}.checkVisibility()]"
+    assert page.evaluate(shown) == [False, False]  # closed: the table stays readable
+    page.evaluate(f"({row}).querySelector('td.hint summary').click()")
+    assert page.evaluate(shown) == [True, True]
+    assert page.evaluate(f"{pre}.textContent") == (
+        "- payment: PM000132YX8FW3\n"
+        "  invoice: FA2601-0011    # candidate: keep one\n"
+        "  invoice: FA2601-0012    # candidate: keep one\n"
+        "  note:\n# or:\n- payment: PM000132YX8FW3\n  ignore:")
+    # Every line needing action has its entry, or says why there is none.
+    hints = page.evaluate("""Array.from(document.querySelectorAll('#needs-action tbody tr'))
+        .map(r => r.querySelector('td.hint').textContent.trim())""")
+    assert hints and all(hints)
+    assert page.evaluate("document.getElementById('how-to-decide').textContent").startswith(
+        "Pour régler une ligne que l’outil ne peut pas trancher : ouvrez son entrée "
+        "« decisions.yaml », copiez-la dans le fichier decisions.yaml")
+
+
 def test_the_script_sorts_a_table_and_a_screenshot_is_kept(page):
     order = """Array.from(document.querySelectorAll('#table-payouts tbody tr'))
         .map(r => r.cells[0].textContent.slice(0, 14))"""

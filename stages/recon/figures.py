@@ -11,10 +11,13 @@ from datetime import date
 
 import polars as pl
 
+from recon.apply_decisions import left_alone_count
+from recon.decisions import Decisions
 from recon.flags import ACTIONS, FLAG_ORDER
 from recon.match_common import (CHARGED_BACK, FAILED, PENDING, RECEIVED, days_text, fmt,
                                 state_group)
 from recon.match_payments import MULTI
+from recon.review import with_hints
 
 # Rows of each flag the terminal summary lists (the rest: in the CSV files).
 LINES_PER_FLAG = 30
@@ -42,12 +45,16 @@ class Figures:
     weekly: pl.DataFrame  # week (Monday), outcome, cents
     payouts: pl.DataFrame  # one row per payout, cents, with fee_rate
     ages: pl.DataFrame  # bucket, count, cents: open invoices by days past due
-    actions: pl.DataFrame  # the rows needing action (ROWS_PER_FLAG per flag), see action_rows
+    actions: pl.DataFrame  # the rows needing action (ROWS_PER_FLAG per flag), see action_rows,
+    # with hint / hint_note (recon/review.py with_hints)
     fix_candidates: int = 0
+    # (decisions file, decisions used in this window, decisions about lines not in it);
+    # None without decisions.
+    decisions: tuple[str, int, int] | None = None
 
 
 def compute(pass1: pl.DataFrame, pass2: pl.DataFrame, pass3: pl.DataFrame,
-            date_from: date, date_to: date) -> Figures:
+            date_from: date, date_to: date, decisions: Decisions | None = None) -> Figures:
     totals = flag_totals(pass1, pass2, pass3)
     payouts = payout_figures(pass3)
     payments = unique_payments(pass1)
@@ -59,8 +66,11 @@ def compute(pass1: pl.DataFrame, pass2: pl.DataFrame, pass3: pl.DataFrame,
         weekly=weekly_cash(payments),
         payouts=payouts,
         ages=age_buckets(open_invoices(pass1, pass2, date_to)),
-        actions=action_rows(pass1, pass2, pass3, ROWS_PER_FLAG),
+        # With what to write in decisions.yaml about each (the review's hints).
+        actions=with_hints(action_rows(pass1, pass2, pass3, ROWS_PER_FLAG), pass3),
         fix_candidates=pass1.filter(pl.col("flag") == "GC_PAID_DOLIBARR_OPEN").height,
+        decisions=None if decisions is None or decisions.count == 0 else
+        (decisions.path, *left_alone_count(decisions, pass1, pass2, pass3)),
     )
 
 
@@ -227,7 +237,8 @@ def key_figures(payments: pl.DataFrame, payouts: pl.DataFrame, open_inv: pl.Data
 # --- what needs action -------------------------------------------------------------------
 
 ACTION_COLUMNS = ("flag", "kind", "invoice_ref", "invoice_id", "gc_payment_id", "payout_id",
-                  "bank_transaction_id", "customer", "day", "cents", "line", "evidence")
+                  "bank_transaction_id", "customer", "day", "cents", "line", "evidence",
+                  "match_type")
 
 
 def _needing_action(frame: pl.DataFrame, per_flag: int | None, flag: str = "flag") -> pl.DataFrame:
@@ -253,7 +264,7 @@ def action_rows(pass1: pl.DataFrame, pass2: pl.DataFrame, pass3: pl.DataFrame,
             fmt(" [{}]", pl.col("match_type"))),
     ], ignore_nulls=True)
     payments = _needing_action(pass1, per_flag).select(
-        "flag", "invoice_ref", "invoice_id", "gc_payment_id", "payout_id",
+        "flag", "invoice_ref", "invoice_id", "gc_payment_id", "payout_id", "match_type",
         kind=pl.lit("payment"), bank_transaction_id=null,
         customer=pl.coalesce("customer_name", "invoice_customer_name"),
         day=pl.col("charge_date"), cents=pl.col("share_cents"), line=payment_line,
@@ -270,7 +281,8 @@ def action_rows(pass1: pl.DataFrame, pass2: pl.DataFrame, pass3: pl.DataFrame,
             " <- transfer of {} EUR on {} '{}' [{}]", money_expr(pl.col("share_cents")),
             pl.col("bank_date"), pl.col("bank_label"), pl.col("match_type"))))
     invoices = _needing_action(pass2, per_flag).select(
-        "flag", "invoice_ref", "invoice_id", "bank_transaction_id", kind=pl.lit("invoice"),
+        "flag", "invoice_ref", "invoice_id", "bank_transaction_id", "match_type",
+        kind=pl.lit("invoice"),
         gc_payment_id=null, payout_id=null, customer="invoice_customer_name",
         day=pl.when(transfer).then("bank_date").otherwise("invoice_due_date"),
         cents=pl.when(transfer).then("share_cents").otherwise("invoice_remaining_cents"),
@@ -282,7 +294,7 @@ def action_rows(pass1: pl.DataFrame, pass2: pl.DataFrame, pass3: pl.DataFrame,
                       pl.col("bank_transaction_id"))
     is_credit = pl.col("payout_id").is_null()
     payouts = _needing_action(pass3, per_flag).select(
-        "flag", "payout_id", "bank_transaction_id",
+        "flag", "payout_id", "bank_transaction_id", "match_type",
         kind=pl.when(is_credit).then(pl.lit("bank credit")).otherwise(pl.lit("payout")),
         invoice_ref=null, invoice_id=pl.lit(None, pl.Int64), gc_payment_id=null,
         customer=pl.when(is_credit).then("bank_label").otherwise("reference"),
@@ -291,7 +303,7 @@ def action_rows(pass1: pl.DataFrame, pass2: pl.DataFrame, pass3: pl.DataFrame,
         line=pl.when(is_credit).then(credit_line).otherwise(payout_line), evidence="evidence")
     fees = _needing_action(pass3.filter(pl.col("fees_flag").is_not_null()), per_flag,
                            "fees_flag").select(
-        "payout_id", flag="fees_flag", kind=pl.lit("payout fees"), invoice_ref=null,
+        "payout_id", "match_type", flag="fees_flag", kind=pl.lit("payout fees"), invoice_ref=null,
         invoice_id=pl.lit(None, pl.Int64), gc_payment_id=null, bank_transaction_id=null,
         customer="reference", day="arrival_date",
         cents=pl.col("deducted_cents") - pl.col("fees_cents"),

@@ -14,8 +14,8 @@ TOTALS_NOTE = ("Totals: payments at their amount (share of a multi-invoice payme
 
 
 def summary_text(figures: Figures, lines: pl.DataFrame, extra: list[str] | None = None) -> str:
-    """Counts and totals per flag, where the money is, the fees, `extra` lines (the
-    decisions used), then what needs action (`lines`: action_rows(), LINES_PER_FLAG a flag)."""
+    """Counts and totals per flag, where the money is, the fees, the decisions used,
+    `extra` lines, then what needs action (`lines`: action_rows(), LINES_PER_FLAG a flag)."""
     out = [f"Reconciliation {figures.date_from} .. {figures.date_to}", "",
            f"{'flag':<26}{'count':>8}{'total EUR':>16}"]
     for flag, count, cents in figures.flag_totals.select("flag", "count", "cents").iter_rows():
@@ -25,6 +25,7 @@ def summary_text(figures: Figures, lines: pl.DataFrame, extra: list[str] | None 
              for value, count, cents in figures.money_in_bank.iter_rows()]
     out += [f"Payments whose money reached the bank: {', '.join(parts) or 'none'}", ""]
     out += fee_lines(figures.key)
+    out += decisions_lines(figures)
     out += extra or []
     out += action_lines(figures.flag_totals, lines)
     out += next_step_lines(figures)
@@ -38,6 +39,15 @@ def fee_lines(key: dict) -> list[str]:
     return [f"GoCardless fees of the payouts: HT {money(key['fees_ht_cents'], unit=True)} + "
             f"TVA {money(key['fees_tva_cents'], unit=True)} = TTC "
             f"{money(key['fees_cents'], unit=True)}{note}", ""]
+
+
+def decisions_lines(figures: Figures) -> list[str]:
+    """One line: the decisions of decisions.yaml this window used, and those left alone."""
+    if figures.decisions is None:
+        return []
+    path, used, alone = figures.decisions
+    return [f"Decisions ({path}): {used} used in this window, {alone} about lines not in it "
+            "(left alone)", ""]
 
 
 def action_lines(totals: pl.DataFrame, shown: pl.DataFrame) -> list[str]:
