@@ -12,7 +12,7 @@ ENV_FILE ?= .env
 ALLOW_MISSING ?=
 export ENV_FILE ALLOW_MISSING
 export DOLIBARR_URL DOLIBARR_API_KEY DOLIBARR_WRITE_API_KEY DOLIBARR_SNAPSHOT
-export DOLIBARR_GC_PAYMENT_ID DOLIBARR_BANK_ACCOUNT_ID
+export DOLIBARR_GC_PAYMENT_ID DOLIBARR_BANK_ACCOUNT_ID DOLIBARR_CLEARING_ACCOUNT_ID
 export RECONCILIATION_DATE_TOLERANCE RECONCILIATION_PAYOUT_TOLERANCE
 
 FROM ?=
@@ -196,7 +196,7 @@ help: ## this list
 	@echo "  DOLIBARR_SNAPSHOT folder of a saved snapshot to read instead of the network"
 	@echo "  DOLIBARR_WRITE_API_KEY           key used by 'make fix' (else DOLIBARR_API_KEY)"
 	@echo "  DOLIBARR_GC_PAYMENT_ID, DOLIBARR_BANK_ACCOUNT_ID  override config.yaml's fix: ids"
-	@echo "  DOLIBARR_CLEARING_ACCOUNT_ID     override fix.clearing_account_id (clearing mode) ($(CLEARING))"
+	@echo "  DOLIBARR_CLEARING_ACCOUNT_ID     override fix.clearing_account_id (clearing mode)"
 	@echo "  JOURNAL_DIR       where 'make fix' journals its writes; 'make clean' keeps it ($(JOURNAL_DIR))"
 	@echo "  CONFIRM=yes       let 'make fix' write without asking"
 	@echo "  JOBS              stages run at once ($(JOBS))"
@@ -217,16 +217,12 @@ passes: ## run passes 1-3 of the window
 	$(call need_window)
 	@$(MAKE) --no-print-directory $(parallel) PASS1_FIRST=1 $(PASS1) $(PASS2) $(PASS3) $(or_drop_report)
 
-# Clearing mode (config fix.clearing_account_id or DOLIBARR_CLEARING_ACCOUNT_ID): the report
-# then says which payouts are booked in Dolibarr (read only when the report runs).
-CLEARING = $(or $(DOLIBARR_CLEARING_ACCOUNT_ID),$(shell sed -n 's/^ *clearing_account_id: *\([0-9][0-9]*\).*/\1/p' $(CONFIG) 2>/dev/null))
-
 report: | $(VENV_OK) ## reconcile the window and print the report (FROM=… TO=…)
 	$(call need_window)
 	@$(if $(DOLIBARR_SNAPSHOT),,$(PY) stages/snapshot_age.py --config $(CONFIG) --snapshot-dir $(SNAPSHOT_DIR) --invoices $(INVOICES) --expire-stamp $(EXPIRE_STAMP) &&) \
 	  $(MAKE) --no-print-directory $(parallel) PASS1_FIRST=1 report-files $(or_drop_report)
 	@cat $(SUMMARY)
-	$(if $(CLEARING),@$(PY) stages/payout_bookings.py --pass1 $(PASS1) --pass3 $(PASS3) --payments $(GC_PAYMENTS) --payout-items $(GC_PAYOUT_ITEMS) --config $(CONFIG) --out $(OUT_DIR)/payout_bookings_$(WINDOW).csv)
+	@$(PY) stages/payout_bookings.py --pass1 $(PASS1) --pass3 $(PASS3) --payments $(GC_PAYMENTS) --payout-items $(GC_PAYOUT_ITEMS) --config $(CONFIG) --out $(OUT_DIR)/payout_bookings_$(WINDOW).csv
 	@echo "Report to read: $(HTML_REPORT) (workbook: $(WORKBOOK))"
 
 review: ## write tmp/review_<FROM>_<TO>.yaml: a decisions.yaml entry for each line needing action

@@ -41,7 +41,7 @@ SMOKE_INVOICES = 2_000
 # and tolerance settings are emptied on make's command line (make_command).
 CLEARED_ENV = ("MAKEFLAGS", "MFLAGS")
 STAGES = ("parse_gc", "parse_payouts", "parse_shine", "fetch_dolibarr", "pass1", "pass2",
-          "pass3", "report", "documents")
+          "pass3", "report", "documents", "payout_bookings")
 
 
 @dataclass

@@ -1,7 +1,8 @@
 """Stage payout_bookings (clearing mode): is each payout of the window booked in Dolibarr?
 
-Run by `make report` after the summary; silent when config `fix.clearing_account_id` is not
-set. For each payout that reached the bank (PAYOUT_MATCHED) it reads the clearing account's
+Run by every `make report` after the summary (the clearing account may be set in
+config.yaml, the environment or .env); silent, and as quick as reading the config, when
+`fix.clearing_account_id` is not set. For each payout that reached the bank (PAYOUT_MATCHED) it reads the clearing account's
 lines live, as `make fix` would before writing (recon.payout_writes.PayoutWriter.preview,
 counting the payments `make fix` would record first), and says: booked, to book (what
 `make fix` would post), left for a person (why), or differs (an amount in Dolibarr is not
@@ -17,43 +18,9 @@ import argparse
 import os
 from pathlib import Path
 
-import polars as pl
-
 from recon import config as config_module
-from recon.dolibarr import client_from_env
 from recon.errors import run
-from recon.fix_settings import fix_settings, money
-from recon.fixplan import plan_payments
-from recon.io import read_parquet, write_text
-from recon.payout_booking import read_bookings
-from recon.payout_writes import BOOKED, LEFT, STOP, TO_BOOK, PayoutWriter
-from recon.schemas import PASS1
-
-STATES = {BOOKED: "booked", TO_BOOK: "to book", LEFT: "left for a person", STOP: "differs"}
-
-
-def booking_table(previews: list) -> pl.DataFrame:
-    """One row per payout: its state in Dolibarr and what make fix would do about it."""
-    return pl.DataFrame([{
-        "payout_id": b.payout_id, "bank_date": b.bank_date, "net_eur": money(b.net_cents),
-        "booked_in_dolibarr": STATES[p.state],
-        "make_fix_would": "; ".join(f"{l.kind} {money(l.clearing_cents)}" for l in p.to_post)
-        or ("nothing" if p.state == BOOKED else "write nothing"),
-        "why": p.why or "",
-    } for b, p in previews], schema={"payout_id": pl.String, "bank_date": pl.Date, "net_eur": pl.String,
-                                     "booked_in_dolibarr": pl.String, "make_fix_would": pl.String,
-                                     "why": pl.String})
-
-
-def summary_lines(table: pl.DataFrame, clearing_id: int) -> list[str]:
-    counts = table.group_by("booked_in_dolibarr").len().sort("booked_in_dolibarr")
-    said = ", ".join(f"{n} {state}" for state, n in counts.iter_rows()) or "no payout reached the bank"
-    lines = [f"Payouts in Dolibarr (clearing account {clearing_id}): {said}."]
-    for r in table.filter(pl.col("booked_in_dolibarr") != "booked").iter_rows(named=True):
-        detail = r["why"] or f"make fix would post {r['make_fix_would']}"
-        lines.append(f"  {r['payout_id']:<16} {r['bank_date']} {r['net_eur']:>10}  "
-                     f"{r['booked_in_dolibarr']}: {detail}")
-    return lines
+from recon.fix_settings import fix_settings
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -74,13 +41,11 @@ def main(argv=None) -> int:
     if os.environ.get("DOLIBARR_SNAPSHOT", "").strip():
         print("Payouts in Dolibarr: not checked (DOLIBARR_SNAPSHOT: offline).")
         return 0
-    bookings = read_bookings(args.pass3, args.payments, args.payout_items)
-    plan = plan_payments(read_parquet(args.pass1, PASS1), allow_soft=settings.allow_soft,
-                         allow_multi_invoice=settings.allow_multi_invoice)
-    planned = frozenset(p.gc_payment_id for p in plan.payments)
-    with client_from_env(config) as client:
-        writer = PayoutWriter(client, None, settings, lambda: None)
-        table = booking_table([(b, writer.preview(b, planned)) for b in bookings])
+    # Only now: polars and the client are what a report without clearing mode must not pay.
+    from recon.io import write_text
+    from recon.payout_status import payout_status, summary_lines
+    table = payout_status(config, settings, args.pass1, args.pass3, args.payments,
+                          args.payout_items)
     write_text(table.write_csv(), Path(args.out))
     print("\n".join(summary_lines(table, settings.clearing_account_id)))
     return 0

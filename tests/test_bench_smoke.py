@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 import generate  # noqa: E402
 
 STAGES = ["parse_gc", "parse_payouts", "parse_shine", "fetch_dolibarr", "pass1", "pass2", "pass3", "report",
-          "documents"]
+          "documents", "payout_bookings"]  # the last: quick and silent without clearing mode
 SMOKE = 2_000
 
 

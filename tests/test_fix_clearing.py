@@ -288,3 +288,15 @@ def test_a_transfer_whose_answer_is_lost_is_found_by_reading_and_never_posted_ag
     assert [r.get("outcome") for r in journal_lines(tmp_path) if r["attempt"] == first] == [
         None, "unknown", "found on re-read"]
     assert Journal(tmp_path / "tmp" / "fix_journal.jsonl").unresolved() == []
+
+
+def test_make_report_sees_a_clearing_account_set_only_in_dotenv(tmp_path, clearing_emu):
+    """.env is read by the stages, not by Make: the report must still run its check."""
+    from test_pipeline_e2e import make
+    shutil.copytree(ROOT / "demo" / "raw", tmp_path / "raw")
+    env_file = tmp_path / "site.env"
+    env_file.write_text(f"DOLIBARR_CLEARING_ACCOUNT_ID={CLEARING}\nDOLIBARR_API_KEY={KEY}\n")
+    # The helper's key is not this emulator's: an empty one on the command line lets .env's in.
+    proc = make(tmp_path, clearing_emu, "report", f"ENV_FILE={env_file}", "DOLIBARR_API_KEY=")
+    assert f"Payouts in Dolibarr (clearing account {CLEARING}): " in proc.stdout
+    assert (tmp_path / "tmp" / "payout_bookings_2026-01-01_2026-02-09.csv").exists()
