@@ -200,10 +200,19 @@ def test_the_page_escapes_what_the_exports_say_and_shows_the_provenance():
     p1 = p1.with_columns(customer_name=pl.lit("<script>alert(1)</script> & Fils"))
     page = render(figures.compute(p1, p2, p3, FROM, TO),
                   ReportSettings(dolibarr_url="https://erp.example/dolibarr"), "W",
-                  {"Dolibarr": "snapshot <raw/dolibarr>", "exports": ["a.csv", "b.csv"]})
+                  {"version": "v1", "dolibarr": [{"snapshot": "snapshot <raw/dolibarr>"}],
+                   "exports": [{"file": "a.csv", "kind": "GoCardless payments export",
+                                "rows": 28, "dates": ["2026-01-08", "2026-02-18"],
+                                "sha256": "a5d2a405dc20"}],
+                   "not_checked": [{"kind": "bank", "reason": "no bank export"}],
+                   "config": {"matching": {"date_tolerance_days": 7,
+                                           "payout_date_tolerance_days": 2}}})
     assert "<script>alert(1)" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; Fils" in page
-    assert "snapshot &lt;raw/dolibarr&gt;" in page and "a.csv; b.csv" in page
+    assert "snapshot &lt;raw/dolibarr&gt;" in page
+    assert ("<td>a.csv</td><td>GoCardless payments export</td><td class=\"num\">28</td>\n"
+            "          <td>08/01/2026 – 18/02/2026</td>") in page
+    assert "NON VÉRIFIÉ : bank — no bank export" in page and "± 7 jours" in page
     assert 'href="https://erp.example/dolibarr/compta/facture/card.php?id=2">FA2601-0002</a>' in page
     assert 'href="https://manage.gocardless.com/payouts/PO0002">PO0002</a>' in page
     assert page.count("<script>") == 1  # the page's own sort/filter script, nothing else

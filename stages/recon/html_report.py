@@ -67,6 +67,8 @@ def _environment(settings: ReportSettings) -> jinja2.Environment:
     lang = settings.language
     env.filters["money"] = lambda cents: money(cents, lang, unit=True)
     env.filters["day"] = lambda day: day_text(day, lang)
+    env.filters["iso_day"] = lambda text: day_text(date.fromisoformat(text) if text else None,
+                                                    lang)
     env.filters["meaning"] = lambda code: meaning(code, lang)
     env.filters["action"] = lambda code: action(code, lang) or ""
     env.filters["percent"] = lambda rate: "" if rate is None else (
