@@ -111,14 +111,17 @@ stamp = $(shell mkdir -p $(INTERIM_DIR) && h=$$(printf '%s' '$(2)' | sha256sum |
 # it appear, disappear or DECISIONS name another file.
 DECISIONS_STAMP := $(if $(FROM),$(call stamp,$(INTERIM_DIR)/decisions.stamp,$(abspath $(DECISIONS))|$(wildcard $(DECISIONS))))
 DECISIONS_INPUTS := $(DECISIONS_STAMP) $(wildcard $(DECISIONS))
-STAMPED := $(shell $(PYTHON) stages/recon/stamps.py $(INTERIM_DIR) \
+# The inner make of `report`, `passes`, `review` and `fix` is given STAMPS_FRESH=1: the
+# outer make stamped the same inputs a moment before (its parse takes ~0.15 s less).
+STAMPS_FRESH ?=
+STAMPED := $(if $(STAMPS_FRESH),,$(shell $(PYTHON) stages/recon/stamps.py $(INTERIM_DIR) \
   gc_inputs=files:$(GC_DIR) shine_inputs=files:$(SHINE_DIR) allow_missing=values:ALLOW_MISSING \
   $(if $(FROM),source_$(WINDOW)=values:DOLIBARR_URL$(comma)DOLIBARR_SNAPSHOT \
     tolerances=values:RECONCILIATION_DATE_TOLERANCE$(comma)RECONCILIATION_PAYOUT_TOLERANCE \
     saved_snapshot=files-of:DOLIBARR_SNAPSHOT) \
   --env-file '$(ENV_FILE)' --given 'ALLOW_MISSING=$(ALLOW_MISSING)' --given 'DOLIBARR_URL=$(DOLIBARR_URL)' --given 'DOLIBARR_SNAPSHOT=$(DOLIBARR_SNAPSHOT)' \
   --given 'RECONCILIATION_DATE_TOLERANCE=$(RECONCILIATION_DATE_TOLERANCE)' \
-  --given 'RECONCILIATION_PAYOUT_TOLERANCE=$(RECONCILIATION_PAYOUT_TOLERANCE)')
+  --given 'RECONCILIATION_PAYOUT_TOLERANCE=$(RECONCILIATION_PAYOUT_TOLERANCE)'))
 
 # A stamp the helper could not write (no python3?) counts as changed.
 $(STAMPS)/%.stamp: ; @:
@@ -215,24 +218,24 @@ refresh: ## fetch the window's Dolibarr snapshot again, even if it looks fresh
 
 passes: ## run passes 1-3 of the window
 	$(call need_window)
-	@$(MAKE) --no-print-directory $(parallel) PASS1_FIRST=1 $(PASS1) $(PASS2) $(PASS3) $(or_drop_report)
+	@$(MAKE) --no-print-directory $(parallel) PASS1_FIRST=1 STAMPS_FRESH=1 $(PASS1) $(PASS2) $(PASS3) $(or_drop_report)
 
 report: | $(VENV_OK) ## reconcile the window and print the report (FROM=… TO=…)
 	$(call need_window)
 	@$(if $(DOLIBARR_SNAPSHOT),,$(PY) stages/snapshot_age.py --config $(CONFIG) --snapshot-dir $(SNAPSHOT_DIR) --invoices $(INVOICES) --expire-stamp $(EXPIRE_STAMP) &&) \
-	  $(MAKE) --no-print-directory $(parallel) PASS1_FIRST=1 report-files $(or_drop_report)
+	  $(MAKE) --no-print-directory $(parallel) PASS1_FIRST=1 STAMPS_FRESH=1 report-files $(or_drop_report)
 	@cat $(SUMMARY)
 	@$(PY) stages/payout_bookings.py --pass1 $(PASS1) --pass3 $(PASS3) --payments $(GC_PAYMENTS) --payout-items $(GC_PAYOUT_ITEMS) --config $(CONFIG) --out $(OUT_DIR)/payout_bookings_$(WINDOW).csv
 	@echo "Report to read: $(HTML_REPORT) (workbook: $(WORKBOOK))"
 
 review: ## write tmp/review_<FROM>_<TO>.yaml: a decisions.yaml entry for each line needing action
 	$(call need_window)
-	@$(MAKE) --no-print-directory $(parallel) PASS1_FIRST=1 $(REVIEW)
+	@$(MAKE) --no-print-directory $(parallel) PASS1_FIRST=1 STAMPS_FRESH=1 $(REVIEW)
 	@echo "$(REVIEW): uncomment what you decide and copy it into $(DECISIONS)"
 
 fix: ## record the proven payments in Dolibarr (asks first; CONFIRM=yes to skip asking)
 	$(call need_window)
-	@$(MAKE) --no-print-directory $(parallel) PASS1_FIRST=1 $(PASS1) $(PASS2) $(PASS3)
+	@$(MAKE) --no-print-directory $(parallel) PASS1_FIRST=1 STAMPS_FRESH=1 $(PASS1) $(PASS2) $(PASS3)
 	$(PY) stages/fix.py --pass1 $(PASS1) --pass2 $(PASS2) --pass3 $(PASS3) --payments $(GC_PAYMENTS) --payout-items $(GC_PAYOUT_ITEMS) --config $(CONFIG) --journal $(FIX_JOURNAL) --written-stamp $(DOLIBARR_WRITTEN) $(if $(CONFIRM),--confirm $(CONFIRM))
 
 check: | $(VENV_OK) ## is Dolibarr reachable, which version, which user, are the fix ids valid

@@ -71,7 +71,7 @@ def main(argv=None) -> None:
     write_text(json.dumps(prov, indent=1, ensure_ascii=False) + "\n",
                out_dir / f"provenance_{window}.json")
     figures = compute(pass1, pass2, pass3, date_from, date_to,
-                      decisions_file.load(args.decisions))
+                      decisions_file.load(args.decisions), documents=False)
     summary = summary_text(figures, action_rows(pass1, pass2, pass3, LINES_PER_FLAG))
     summary = "\n".join(provenance.text_lines(prov)) + "\n\n" + summary
     write_text(summary, out_dir / f"summary_{window}.txt")
