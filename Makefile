@@ -52,13 +52,10 @@ $(VENV_OK): requirements.txt
 	touch $@
 
 # --- files -----------------------------------------------------------------------------
-LIB := $(wildcard stages/recon/*.py)
+# The library, its bank readers (recon/banks/) included.
+LIB := $(wildcard stages/recon/*.py stages/recon/*/*.py)
 GC_DIR := $(RAW_DIR)/gocardless
 SHINE_DIR := $(RAW_DIR)/shine
-# What the folders hold (the parsers depend on their content stamps, below).
-GC_INPUTS := $(wildcard $(GC_DIR) $(GC_DIR)/*.csv $(GC_DIR)/*.CSV)
-SHINE_INPUTS := $(wildcard $(SHINE_DIR) $(SHINE_DIR)/*.csv $(SHINE_DIR)/*.CSV \
-  $(SHINE_DIR)/*.ofx $(SHINE_DIR)/*.OFX $(SHINE_DIR)/*.qfx $(SHINE_DIR)/*.QFX $(SHINE_DIR)/*.xml $(SHINE_DIR)/*.XML)
 
 GC_PAYMENTS := $(INTERIM_DIR)/gc_payments.parquet
 GC_PAYOUTS := $(INTERIM_DIR)/gc_payouts.parquet

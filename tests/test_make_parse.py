@@ -60,6 +60,9 @@ def test_built_once_then_nothing_to_do_and_each_script_reruns_its_stage(work, la
     # -W: "what if this file were modified", so the real scripts are left untouched.
     assert stages_run(make(work, "-n", "-W", "stages/parse_gc.py")) == ["parse_gc.py"]
     assert stages_run(make(work, "-n", "-W", "stages/parse_payouts.py")) == ["parse_payouts.py"]
+    # A bank reader is part of the library, like recon/*.py: every parser reads it again.
+    assert stages_run(make(work, "-n", "-W", "stages/recon/banks/shine.py")) == [
+        "parse_gc.py", "parse_payouts.py", "parse_shine.py"]
     # Another download beside the others: both GoCardless parsers read the folder again.
     shutil.copy(lazy_shared_datadir / "formats/gocardless_payments.csv",
                 work / "raw" / "gocardless" / "payments_index-export-EX0002.csv")
