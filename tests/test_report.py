@@ -12,6 +12,7 @@ from recon.match_payments import match_payments
 from recon.figures import action_rows, compute, money
 from recon.match_payouts import match_payouts
 from recon.summary import summary_text
+from recon.tables import PAYOUTS_COLUMNS, RECONCILIATION_COLUMNS
 
 
 def passes():
@@ -42,7 +43,7 @@ def passes():
 
 def test_reconciliation_rows_amounts_and_the_money_chain():
     table = report.reconciliation_table(*passes())
-    assert table.columns == report.RECONCILIATION_COLUMNS
+    assert table.columns == RECONCILIATION_COLUMNS
     assert table.select("flag", "invoice_ref", "gc_payment_id", "row_kind", "payment_amount_eur",
                         "invoice_remaining_eur", "days_past_due", "payout_id",
                         "bank_transaction_id", "money_in_bank").rows() == [
@@ -60,7 +61,7 @@ def test_reconciliation_rows_amounts_and_the_money_chain():
 
 def test_payouts_table_keeps_one_flag_and_the_fee_verdict_in_its_own_column():
     table = report.payouts_table(passes()[2])
-    assert table.columns == report.PAYOUTS_COLUMNS == [
+    assert table.columns == PAYOUTS_COLUMNS == [
         "payout_id", "reference", "gross_eur", "fees_eur", "net_eur", "arrival_date",
         "bank_transaction_id", "bank_date", "bank_label", "bank_amount_eur", "match_type",
         "flag", "explanation", "fees_flag", "fees_ht_eur", "fees_tva_eur", "chargebacks_eur",
@@ -121,12 +122,16 @@ def test_money_text_is_made_from_integer_cents():
         "0.00", "0.05", "-0.50", "999.99", "1 000.00", "-1 234 567.89"]
 
 
+def written_passes(tmp_path):
+    """passes() written as pass1/2/3.parquet in tmp_path: their paths."""
+    paths = [tmp_path / f"pass{n}.parquet" for n in (1, 2, 3)]
+    for path, frame in zip(paths, passes()):
+        frame.write_parquet(path)
+    return paths
+
+
 def test_script_writes_the_window_named_files_and_prints_the_summary(tmp_path, capsys):
-    p1, p2, p3 = passes()
-    paths = []
-    for name, frame in (("pass1", p1), ("pass2", p2), ("pass3", p3)):
-        paths.append(tmp_path / f"{name}.parquet")
-        frame.write_parquet(paths[-1])
+    paths = written_passes(tmp_path)
     out = tmp_path / "out"
     report.main(["--pass1", str(paths[0]), "--pass2", str(paths[1]), "--pass3", str(paths[2]),
                  "--from", "2026-01-01", "--to", "2026-02-09", "--out-dir", str(out)])
@@ -137,18 +142,14 @@ def test_script_writes_the_window_named_files_and_prints_the_summary(tmp_path, c
     assert capsys.readouterr().out == summary
     with open(out / "reconciliation_2026-01-01_2026-02-09.csv", newline="", encoding="utf-8") as f:
         rows = list(csv.reader(f))
-    assert rows[0] == report.RECONCILIATION_COLUMNS and len(rows) == 6
+    assert rows[0] == RECONCILIATION_COLUMNS and len(rows) == 6
 
 
 def test_documents_in_english_without_dolibarr_url_and_a_bad_language_refused(tmp_path,
                                                                                monkeypatch):
     import documents
     from recon.errors import InputError
-    p1, p2, p3 = passes()
-    paths = []
-    for name, frame in (("pass1", p1), ("pass2", p2), ("pass3", p3)):
-        paths.append(tmp_path / f"{name}.parquet")
-        frame.write_parquet(paths[-1])
+    paths = written_passes(tmp_path)
     config = tmp_path / "config.yaml"
     config.write_text("report:\n  language: en\n", encoding="utf-8")
     monkeypatch.delenv("DOLIBARR_URL", raising=False)

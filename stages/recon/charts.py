@@ -42,8 +42,10 @@ LABELS = {
 
 
 def warm_up() -> threading.Thread:
-    """Start vl-convert's engine (about 0.5 s, once per process) in a thread, while the
-    caller reads and computes: the engine lets go of the GIL. Join it before svg()."""
+    """Start vl-convert's engine (about 0.5 s, once per process) early, in a thread, so
+    that it is ready by the time the charts are drawn; whether the caller's reading and
+    computing overlap with it is not measured (Thread.start was seen to wait about as long
+    under cProfile). Join it before svg()."""
     tiny = {"data": {"values": []}, "mark": "point"}
     thread = threading.Thread(target=vl_convert.vegalite_to_svg, args=(tiny,), daemon=True)
     thread.start()

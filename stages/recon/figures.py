@@ -217,12 +217,12 @@ def age_buckets(invoices: pl.DataFrame) -> pl.DataFrame:
 def key_figures(payments: pl.DataFrame, payouts: pl.DataFrame, open_inv: pl.DataFrame,
                 totals: pl.DataFrame) -> dict[str, int]:
     """Cents and counts: what the header of every report shows."""
-    state = state_group(pl.col("payment_status"))
+    received = payments.filter(state_group(pl.col("payment_status")) == RECEIVED)
     needs = totals.filter(pl.col("flag").is_in(list(ACTIONS)))
     in_bank = payouts.filter(pl.col("flag").is_in(PAYOUT_IN_BANK))
     return {
-        "collected_cents": payments.filter(state == RECEIVED)["amount_cents"].sum(),
-        "collected_count": payments.filter(state == RECEIVED).height,
+        "collected_cents": received["amount_cents"].sum(),
+        "collected_count": received.height,
         "paid_out_cents": payouts["net_cents"].sum(),
         "paid_out_count": payouts.height,
         "in_bank_cents": in_bank["bank_amount_cents"].sum(),

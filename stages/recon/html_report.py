@@ -15,6 +15,7 @@ import jinja2
 import polars as pl
 
 from recon.charts import all_charts
+from recon.config import SCHEMA
 from recon.errors import InputError
 from recon.figures import AGE_BUCKETS, ROWS_PER_FLAG, Figures, money
 from recon.flags import ACTIONS, action, meaning
@@ -22,27 +23,29 @@ from recon.io import write_text
 
 TEMPLATES = Path(__file__).parent / "templates"
 LANGUAGES = ("fr", "en")
-GOCARDLESS_DASHBOARD = "https://manage.gocardless.com"
+DEFAULT_LANGUAGE = SCHEMA["report"]["language"][1]
+GOCARDLESS_DASHBOARD = SCHEMA["report"]["gocardless_dashboard_url"][1]
 HTML_PAYOUTS = 200  # rows of the payouts table; its totals are the window's, always
 
 
 @dataclass(frozen=True)
 class ReportSettings:
-    language: str = "fr"
+    language: str = DEFAULT_LANGUAGE
     dolibarr_url: str = ""  # links to invoice cards when known
     gocardless_url: str = GOCARDLESS_DASHBOARD
 
     @classmethod
     def from_config(cls, config: dict, dolibarr_url: str = "",
                     path: str = "config.yaml") -> "ReportSettings":
-        report = config.get("report") or {}
-        language = str(report.get("language", "fr")).strip().lower()
+        """From config.load()'s dict, whose report section has every default filled in."""
+        report = config["report"]
+        language = report["language"].strip().lower()
         if language not in LANGUAGES:
             raise InputError("unknown report language", file=path,
                              column="report.language", value=language, expected="fr or en")
         return cls(language=language, dolibarr_url=dolibarr_url.strip().rstrip("/"),
-                   gocardless_url=str(report.get("gocardless_dashboard_url")
-                                      or GOCARDLESS_DASHBOARD).rstrip("/"))
+                   gocardless_url=(report["gocardless_dashboard_url"]
+                                   or GOCARDLESS_DASHBOARD).rstrip("/"))
 
     def invoice_link(self, invoice_id: int | None) -> str | None:
         if invoice_id is None or not self.dolibarr_url:
