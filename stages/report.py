@@ -33,8 +33,7 @@ from recon.io import atomic_path, read_parquet, write_text
 from recon.match_common import add_pass_arguments, parse_window
 from recon.schemas import PASS1, PASS2, PASS3
 from recon.summary import summary_text
-from recon.tables import (PAYOUTS_COLUMNS, RECONCILIATION_COLUMNS,  # noqa: F401 (re-exported)
-                          payouts_table, reconciliation_table)
+from recon.tables import payouts_table, reconciliation_table
 
 
 def write_csv(frame: pl.DataFrame, path: Path) -> None:

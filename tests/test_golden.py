@@ -35,6 +35,7 @@ import report
 from recon.fixplan import plan_payments
 from recon.io import read_parquet
 from recon.schemas import PASS1, PASS2, PASS3
+from recon.tables import PAYOUTS_COLUMNS
 
 DATA = Path(__file__).parent / "data"
 WINDOW = ["--from", "2026-01-01", "--to", "2026-02-09"]
@@ -301,7 +302,7 @@ def test_chain_invoice_payment_payout_bank(reconciliation):
 def test_report_files_and_summary(chain):
     out = chain / "tmp"
     payouts_csv = pl.read_csv(out / "payouts_fees_2026-01-01_2026-02-09.csv", infer_schema=False)
-    assert payouts_csv.columns == report.PAYOUTS_COLUMNS
+    assert payouts_csv.columns == PAYOUTS_COLUMNS
     assert payouts_csv.filter(pl.col("payout_id") == PO["D"]).select("flag", "fees_flag").row(0) \
         == ("PAYOUT_MATCHED", "FEES_EXPLAINED")
     summary = (out / "summary_2026-01-01_2026-02-09.txt").read_text(encoding="utf-8")
