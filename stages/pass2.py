@@ -44,7 +44,7 @@ def main(argv=None) -> None:
     decisions = decisions_file.load(args.decisions)
     invoices = read_columns(args.invoices, INVOICES, INVOICE_INPUT_COLUMNS)
     pass1 = read_columns(args.pass1, PASS1, ("flag", "invoice_id", "invoice_ref"))
-    columns = {name: BANK[name] for name in (*BANK_COLUMNS, "currency")}
+    columns = {name: BANK[name] for name in BANK_COLUMNS}
     # Only the receipts are kept as the file is read (a third of the lines, less memory).
     bank = scan_parquet(args.bank, columns).filter(receipts(date_to)).collect()
     payout_lines = read_columns(args.pass3, PASS3, ("bank_transaction_id",))[

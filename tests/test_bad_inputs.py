@@ -30,6 +30,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 STAGES = ROOT / "stages"
+PARSE_DATA = ROOT / "tests" / "data" / "parse"  # the samples re-saved by Excel (build.py)
 KEY = "k3yS3cr3tZ9xQ7wV5tR2pL8mN4bH6jF1"  # 32 characters, like a Dolibarr key
 WINDOW = ["--from", "2026-01-01", "--to", "2026-02-09"]
 PAYMENTS = "gocardless/payments_index-export-EX0001.csv"
@@ -191,7 +192,7 @@ def _(ws):
 
 @case("gc_excel_french_locale_accepted")
 def _(ws):
-    shutil.copy(ws.path("payments_excel_fr.csv"), ws.path(PAYMENTS))
+    shutil.copy(PARSE_DATA / "payments_excel_fr.csv", ws.path(PAYMENTS))
 
     def same_payments():
         got = pl.read_parquet(ws.interim / "gc_payments.parquet")
@@ -205,7 +206,7 @@ def _(ws):
 
 @case("gc_excel_english_locale_accepted")
 def _(ws):
-    shutil.copy(ws.path("payments_excel_en.csv"), ws.path(PAYMENTS))
+    shutil.copy(PARSE_DATA / "payments_excel.csv", ws.path(PAYMENTS))
 
     def same_payments():
         got = pl.read_parquet(ws.interim / "gc_payments.parquet")
@@ -417,7 +418,7 @@ def _(ws):
 
 @case("payouts_excel_french_locale_accepted")
 def _(ws):
-    shutil.copy(ws.path("payouts_excel_fr.csv"), ws.path(PAYOUTS))
+    shutil.copy(PARSE_DATA / "payouts_excel_fr.csv", ws.path(PAYOUTS))
 
     def same_payouts():
         got = pl.read_parquet(ws.interim / "gc_payouts.parquet")
@@ -617,7 +618,7 @@ def _(ws):
 
 @case("gc_excel_french_with_a_bad_amount_names_its_line")
 def _(ws):
-    shutil.copy(ws.path("payments_excel_fr.csv"), ws.path(PAYMENTS))
+    shutil.copy(PARSE_DATA / "payments_excel_fr.csv", ws.path(PAYMENTS))
     set_cell(ws.path(PAYMENTS), 8, "amount", "540,0O", sep=";", encoding="cp1252",
              eol="\r\n", quoting=csv.QUOTE_MINIMAL)
     return ws.parse_gc([str(ws.path(PAYMENTS)), "line 8", "column 'amount'", "'540,0O'"])

@@ -16,14 +16,9 @@ from datetime import date
 import polars as pl
 
 from recon.decisions import DECISION, IGNORED, SETTLED_OUTSIDE, Decisions, cannot_hold
-from recon.match_common import PENDING, RECEIVED, days_text, eur, fmt
+from recon.match_common import PENDING, RECEIVED, days_text, eur, fmt, ref_key
 
 ACTIVE = (RECEIVED, PENDING)
-
-
-def _ref_key(ref: pl.Expr) -> pl.Expr:
-    """An invoice ref as pass 1 compares refs (match_payments.ref_key): trimmed, upper case."""
-    return ref.str.strip_chars().str.to_uppercase()
 
 
 def _has(decisions: Decisions | None, name: str) -> bool:
@@ -69,7 +64,7 @@ def decided_links(decisions: Decisions | None, payments: pl.DataFrame, invoices:
         return pl.DataFrame(schema=columns)
     pays = payments.select("gc_payment_id", "row", "amount_cents", "charge_date",
                            "created_date").join(decisions.links, on="gc_payment_id")
-    found = pays.with_columns(key=_ref_key(pl.col("invoice_ref")), window=in_window).join(
+    found = pays.with_columns(key=ref_key(pl.col("invoice_ref")), window=in_window).join(
         invoices.select("ref_key", "invoice_id", "invoice_row", "eligible", "excluded_why",
                         "total_cents", "remaining_cents", dolibarr_ref="invoice_ref"),
         left_on="key", right_on="ref_key", how="left"
@@ -169,8 +164,8 @@ def settle_invoices(rows: pl.DataFrame, invoices: pl.DataFrame, linked: pl.DataF
     """
     if not _has(decisions, "settled_invoices"):
         return rows
-    found = decisions.settled_invoices.with_columns(key=_ref_key(pl.col("invoice_ref"))).join(
-        invoices.with_columns(key=_ref_key(pl.col("invoice_ref"))).drop("invoice_ref"),
+    found = decisions.settled_invoices.with_columns(key=ref_key(pl.col("invoice_ref"))).join(
+        invoices.with_columns(key=ref_key(pl.col("invoice_ref"))).drop("invoice_ref"),
         on="key")
     cannot_hold(decisions.path, found.filter(~pl.col("eligible")), fmt(
         "invoice {} is a {}, which is never matched: there is nothing to settle",

@@ -26,6 +26,11 @@ RECEIVED, PENDING, FAILED, CHARGED_BACK = "received", "pending", "failed", "char
 COMPANY_CURRENCY = "EUR"
 
 
+def ref_key(ref: pl.Expr) -> pl.Expr:
+    """An invoice ref as the texts' refs are compared with it: trimmed, upper case."""
+    return ref.str.strip_chars().str.to_uppercase()
+
+
 def currency_code(code: pl.Expr) -> pl.Expr:
     """An ISO 4217 code as compared: trimmed, upper case, the company's when missing."""
     code = code.str.strip_chars().str.to_uppercase()

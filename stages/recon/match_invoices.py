@@ -23,8 +23,8 @@ import polars as pl
 
 from recon.apply_decisions import decided_bank_ids, settle_invoices
 from recon.decisions import DECISION, SETTLED_OUTSIDE, Decisions
-from recon.match_common import Settings, days_text, eur, fmt
-from recon.match_payments import AMBIGUOUS, prepare_invoices, ref_key
+from recon.match_common import Settings, days_text, eur, fmt, ref_key
+from recon.match_payments import AMBIGUOUS, prepare_invoices
 from recon.match_payments import INVOICE_INPUT_COLUMNS as MATCHED_COLUMNS
 from recon.match_transfers import VERDICT_COLUMNS, match_transfers
 from recon.schemas import PASS2

@@ -49,8 +49,8 @@ from recon.apply_decisions import (decided_links, ignored_payments, no_invoice_t
                                     withhold_decided_payments)
 from recon.decisions import IGNORED, Decisions
 from recon.match_common import (CHARGED_BACK, COMPANY_CURRENCY, FAILED, PENDING, RECEIVED,
-                                Settings, days_text, empty_to_null, eur, fmt, state_group,
-                                with_currency_codes)
+                                Settings, days_text, empty_to_null, eur, fmt, ref_key,
+                                state_group, with_currency_codes)
 from recon.names import name_key
 from recon.schemas import PASS1
 
@@ -96,11 +96,6 @@ def prepare_invoices(invoices: pl.DataFrame) -> pl.DataFrame:
         excluded_why=excluded_why,
         settled=settled.fill_null(False),
     ).with_columns(eligible=pl.col("excluded_why").is_null())
-
-
-def ref_key(ref: pl.Expr) -> pl.Expr:
-    """An invoice ref as the texts' refs are compared with it: trimmed, upper case."""
-    return ref.str.strip_chars().str.to_uppercase()
 
 
 def prepare_payments(payments: pl.DataFrame, invoices: pl.DataFrame,

@@ -46,9 +46,9 @@ from recon.names import name_key
 BY_REF, MULTI, SOFT = "ref_in_label", "multi_invoice", "soft"
 PAID_BY_TRANSFER, AMOUNT_MISMATCH, AMBIGUOUS = "PAID_BY_TRANSFER", "AMOUNT_MISMATCH", "AMBIGUOUS"
 CURRENCY_MISMATCH = "CURRENCY_MISMATCH"
-# What the rules read of the bank table ("currency" too, when the table has it).
+# What the rules read of the bank table.
 BANK_COLUMNS = ("bank_transaction_id", "operation_date", "personal", "amount_cents", "label",
-                "counterparty", "comment")
+                "counterparty", "comment", "currency")
 # What each verdict row carries besides the invoice_id.
 VERDICT_COLUMNS = {"flag": pl.String, "match_type": pl.String, "transfer_evidence": pl.String,
                    "bank_transaction_id": pl.String, "bank_date": pl.Date,
@@ -62,7 +62,7 @@ def match_transfers(open_invoices: pl.DataFrame, bank: pl.DataFrame, settings: S
     """Transfer verdicts (VERDICT_COLUMNS and invoice_id) of the open invoices they concern.
 
     `open_invoices`: invoice_id, invoice_ref, ref_key (trimmed, upper case), socid,
-    customer_name, remaining_cents, invoice_date, due_date (and currency, if known).
+    customer_name, remaining_cents, invoice_date, due_date, currency.
     """
     credits = _credits(bank, settings, date_to, payout_bank_ids, skip_bank_ids)
     refs = _named_refs(credits, settings)
@@ -122,20 +122,17 @@ def _named(credits: pl.DataFrame, refs: pl.DataFrame,
            open_invoices: pl.DataFrame) -> pl.DataFrame:
     """One row per (credit, ref it names, open invoice with that ref, if any)."""
     invoices = open_invoices.select(
-        "ref_key", "invoice_id", "invoice_ref", "socid", "remaining_cents",
-        *(["currency"] if "currency" in open_invoices.columns else []))
+        "ref_key", "invoice_id", "invoice_ref", "socid", "remaining_cents", "currency")
     pairs = refs.join(credits, on="bank_transaction_id").join(
         invoices, left_on="refs", right_on="ref_key", how="left", suffix="_invoice")
     return pairs.with_columns(
         n_found=pl.col("invoice_id").count().over("bank_transaction_id"),
-        same_currency=_same_currency(pairs))
+        same_currency=_same_currency())
 
 
-def _same_currency(pairs: pl.DataFrame) -> pl.Expr:
+def _same_currency() -> pl.Expr:
     """Whether a credit may be compared with an invoice: both in the company's currency
     (an invoice without multicurrency_code is; Dolibarr's amounts always are)."""
-    if "currency" not in pairs.columns or "currency_invoice" not in pairs.columns:
-        return pl.lit(True)
     credit = pl.col("currency").fill_null(COMPANY_CURRENCY)
     invoice = pl.col("currency_invoice").fill_null(COMPANY_CURRENCY)
     return (credit == invoice) & (credit == COMPANY_CURRENCY)
@@ -249,7 +246,7 @@ def _soft_rule(credits: pl.DataFrame, invoices: pl.DataFrame, settings: Settings
     """Rule 3: amount + name key + date, unique on both sides, for credits naming nothing."""
     invoices = invoices.select(
         "invoice_id", "invoice_ref", "remaining_cents", "invoice_date", "due_date",
-        *(["currency"] if "currency" in invoices.columns else []), inv_name="customer_name")
+        "currency", inv_name="customer_name")
     # Name keys only for the amounts both sides have (the costly part), once per name.
     credits = credits.join(invoices.select("remaining_cents").unique(), how="semi",
                            left_on="amount_cents", right_on="remaining_cents")
@@ -268,7 +265,7 @@ def _soft_rule(credits: pl.DataFrame, invoices: pl.DataFrame, settings: Settings
                          right_on=["remaining_cents", "key"], suffix="_invoice")
     pairs = (
         pairs.filter(pl.col("operation_date").is_between(pl.col("invoice_date"), last_day)
-                     & _same_currency(pairs))
+                     & _same_currency())
         .with_columns(per_credit=pl.len().over("bank_transaction_id"),
                       per_invoice=pl.len().over("invoice_id"),
                       days_after=(pl.col("operation_date")

@@ -39,11 +39,12 @@ def sha256_prefix(path: str | Path) -> str:
 
 
 def record_export(path: Path, label: str, rows: int, first: object, last: object,
-                  sha256: str | None = None) -> None:
+                  sha256: str) -> None:
+    """`sha256`: sha256_prefix(path), which csvread works out beside the parsing."""
     RECORD["exports"].append({
         "file": str(path), "kind": label, "rows": rows,
         "dates": [_iso(first), _iso(last)] if first is not None else None,
-        "sha256": sha256 or sha256_prefix(path)})
+        "sha256": sha256})
 
 
 def record_dolibarr(source: dict) -> None:

@@ -20,6 +20,13 @@ from recon.schemas import BANK
 BANK_TIME_ZONE = "Europe/Paris"
 
 
+def as_text(export: Export, names: dict[str, str]) -> pl.DataFrame:
+    """Output column -> export column, every one read as text (absent ones null)."""
+    return csvread.read_fields(export, {
+        name: csvread.Field(source if source in export.columns else None)
+        for name, source in names.items()})
+
+
 def typed(lines: pl.DataFrame, conversions: dict[str, tuple[Callable, str, str]],
           export: Export, where: str = "line") -> pl.DataFrame:
     """Replace text columns by their typed value; the first value that fails raises.

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import polars as pl
 
-from recon import csvread
-from recon.banks.common import (derived_ids, in_bank_schema, keep_booked, local_date,
+from recon.banks.common import (as_text, derived_ids, in_bank_schema, keep_booked, local_date,
                                 normalise_iban, required, typed)
-from recon.csvread import QONTO_FR_EXPORT, Export, Field, amount_cents
+from recon.csvread import QONTO_FR_EXPORT, Export, amount_cents
 
 BOOKED = ("exécuté", "executed", "settled")
 AMOUNT = "an amount such as -1 234,56 or 2291.47"
@@ -23,13 +22,6 @@ EN_DATE = "a date and time YYYY-MM-DD HH:MM:SS"
 
 def _first_present(export: Export, *columns: str) -> str:
     return next(c for c in columns if c in export.columns)
-
-
-def _as_text(export: Export, names: dict[str, str]) -> pl.DataFrame:
-    """Output column -> export column, every one read as text (absent ones null)."""
-    return csvread.read_fields(export, {
-        name: Field(source if source in export.columns else None)
-        for name, source in names.items()})
 
 
 def _french_day(column: str):
@@ -53,7 +45,7 @@ def read_french(export: Export) -> pl.DataFrame:
              "iban": "IBAN du compte", "counterparty": "Nom de la contrepartie",
              "reference": "Référence", "comment": "Note", "transaction_type": "Moyen de paiement",
              "bank_transaction_id": "Identifiant de transaction"}
-    lines = _raw_dates(_as_text(export, names))
+    lines = _raw_dates(as_text(export, names))
     lines = typed(lines, {
         "operation_date": (_french_day(operation), FR_DATE, operation),
         "value_date": (_french_day(value), FR_DATE, value),
@@ -68,7 +60,7 @@ def read_english(export: Export) -> pl.DataFrame:
              "amount_cents": "Total amount (incl. VAT)", "currency": "Currency",
              "counterparty": "Counterparty name", "reference": "Reference", "comment": "Note",
              "transaction_type": "Payment method", "bank_transaction_id": "Transaction ID"}
-    lines = _raw_dates(_as_text(export, names))
+    lines = _raw_dates(as_text(export, names))
     lines = typed(lines, {
         "operation_date": (_english_day, EN_DATE, "Operation date (UTC)"),
         "value_date": (_english_day, EN_DATE, value),

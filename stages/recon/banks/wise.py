@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from recon import csvread
-from recon.banks.common import in_bank_schema, required, typed
-from recon.csvread import Export, Field, amount_cents
+from recon.banks.common import as_text, in_bank_schema, required, typed
+from recon.csvread import Export, amount_cents
 
 AMOUNT = "an amount such as -12.50 or 2291.47"
 NAMES = {"bank_transaction_id": "TransferWise ID", "operation_date": "Date",
@@ -25,9 +24,7 @@ def _day(text: pl.Expr) -> pl.Expr:
 
 
 def read(export: Export) -> pl.DataFrame:
-    lines = csvread.read_fields(export, {
-        name: Field(source if source in export.columns else None)
-        for name, source in NAMES.items()})
+    lines = as_text(export, NAMES)
     lines = typed(lines, {
         "operation_date": (_day, "a date DD-MM-YYYY", "Date"),
         "amount_cents": (amount_cents, AMOUNT, "Amount"),
