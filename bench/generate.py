@@ -105,7 +105,7 @@ VENDORS = [  # everyday non-GoCardless lines: type, label, counterparty, cents f
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "stages"))
 from recon.invoices import (INVOICE_PROPERTIES, INVOICES_FILE, THIRDPARTIES_FILE,  # noqa: E402
                             THIRDPARTY_PROPERTIES)
-from recon.io import file_sha256  # noqa: E402
+from recon.stamps import sha256_of  # noqa: E402
 
 API_INVOICE_ORDER = (
     "id", "ref", "statut", "status", "multicurrency_code", "total_ttc", "totalpaid", "type",
@@ -986,7 +986,7 @@ def write_snapshot(invoices: pl.DataFrame, customers: pl.DataFrame, folder: Path
         "dolibarr_version": "23.0.0-beta", "timezone": "UTC",
         "fetched_at": f"{EXPORT_DATE.isoformat()}T08:00:00+00:00",
         "invoices": invoices.height, "thirdparties": customers.height,
-        "sha256": {name: file_sha256(folder / name) for name in (INVOICES_FILE, THIRDPARTIES_FILE)},
+        "sha256": {name: sha256_of(folder / name) for name in (INVOICES_FILE, THIRDPARTIES_FILE)},
         "source": "bench/generate.py (synthetic)",
     }
     (folder / "meta.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")

@@ -43,7 +43,8 @@ from recon.errors import InputError, run
 from recon.invoices import (INVOICE_PROPERTIES, INVOICES_FILE, THIRDPARTIES_FILE,
                             THIRDPARTY_PROPERTIES, in_window, load_snapshot, snapshot_file,
                             window_start)
-from recon.io import file_sha256, write_parquet
+from recon.io import write_parquet
+from recon.stamps import sha256_of
 from recon.match_common import parse_window
 from recon.schemas import INVOICES
 
@@ -245,7 +246,7 @@ def read_meta(folder: Path) -> dict:
 def changed_files(folder: Path, meta: dict) -> list[Path]:
     """The files that no longer match the SHA-256 recorded in meta.json when fetched."""
     return [folder / name for name, expected in (meta.get("sha256") or {}).items()
-            if (folder / name).is_file() and file_sha256(folder / name) != expected]
+            if (folder / name).is_file() and sha256_of(folder / name) != expected]
 
 
 # --- snapshot -> invoices -------------------------------------------------------------------

@@ -20,7 +20,7 @@ from emulator import DolibarrEmulator
 from recon.dolibarr import (ApiNotFoundError, AuthError, InvalidResponseError, ServerError,
                             UnreachableError)
 from recon.errors import InputError
-from recon.io import file_sha256
+from recon.stamps import sha256_of
 from recon.schemas import INVOICES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -139,7 +139,7 @@ def test_snapshot_folder_holds_raw_objects_and_meta(env, dolibarr, config, tmp_p
         "from": "2026-02-01", "to": "2026-02-09", "invoices_dated_from": "2026-02-01",
         "dolibarr_version": "23.0.0-beta", "timezone": "UTC", "invoices": 21,
         "thirdparties": DEMO_CUSTOMERS}
-    assert meta["sha256"]["invoices.jsonl"] == file_sha256(folder / "invoices.jsonl")
+    assert meta["sha256"]["invoices.jsonl"] == sha256_of(folder / "invoices.jsonl")
     assert [p.name for p in (tmp_path / "run").iterdir() if p.name.startswith(".")] == []
 
 

@@ -9,7 +9,7 @@ from typing import Iterator
 
 import polars as pl
 
-from recon import provenance, stamps
+from recon import provenance
 from recon.errors import InputError
 
 
@@ -93,9 +93,3 @@ def conform(df: pl.DataFrame, schema: dict, name: str) -> pl.DataFrame:
         got = ", ".join(f"{c}: {out.schema[c]} (expected {schema[c]})" for c in wrong)
         raise InputError(f"unexpected column types: {got}", file=name)
     return out.cast(schema)
-
-
-def file_sha256(path: str | Path) -> str:
-    """Hex SHA-256 of a file (snapshots can be hundreds of MB): the Makefile's content
-    stamps hashed it already, unless it changed since (recon/stamps.py)."""
-    return stamps.sha256_of(path)
