@@ -109,6 +109,11 @@ def text_param(name: str, value, needed: bool) -> str:
     return str(value)
 
 
+def optional_text(body: dict, name: str) -> str | None:
+    """A text column left NULL when the body does not give it."""
+    return None if is_missing(body.get(name)) else str(body[name])
+
+
 def sanitized(text: str) -> str:
     """sanitizeVal(..., 'alphanohtml'): tags and double quotes out."""
     return re.sub(r"<[^>]*>", "", text).replace('"', "")
@@ -129,6 +134,13 @@ def account_or_404(ctx: Context, account_id: int, line: int) -> dict:
     if account is None:
         raise ApiError(404, "account not found", source=f"{SRC}:{line}")
     return account
+
+
+def line_or_404(ctx: Context, line_id: int, line: int) -> BankLine:
+    found = ctx.data.bank_lines.get(line_id)
+    if found is None:
+        raise ApiError(404, "account line not found", source=f"{SRC}:{line}")
+    return found
 
 
 def balance(ctx: Context, account_id: int) -> Decimal:
@@ -353,11 +365,11 @@ def add_line(ctx: Context, id: int, body: dict, url: str = "", user_agent: str =
         line = new_line(ctx, fk_account=id, dateo=day,
                         datev=local_day(ctx, value_stamp) if value_stamp is not None else day,
                         amount=amount, fk_type=kind, label=sanitized(label),
-                        num_chq=str(body["cheque_number"]) if not is_missing(body.get("cheque_number")) else None,
-                        emetteur=str(body["cheque_writer"]) if not is_missing(body.get("cheque_writer")) else None,
-                        banque=str(body["cheque_bank"]) if not is_missing(body.get("cheque_bank")) else None,
+                        num_chq=optional_text(body, "cheque_number"),
+                        emetteur=optional_text(body, "cheque_writer"),
+                        banque=optional_text(body, "cheque_bank"),
                         numero_compte=str(body.get("accountancycode") or ""),
-                        num_releve=str(body["num_releve"]) if not is_missing(body.get("num_releve")) else None)
+                        num_releve=optional_text(body, "num_releve"))
         return line.rowid
 
 
@@ -370,9 +382,7 @@ def update_line(ctx: Context, id: int, line_id: int, body: dict, rights: frozens
     require(rights, MODIFY, 679)
     with ctx.lock:
         account_or_404(ctx, id, 685)
-        line = ctx.data.bank_lines.get(line_id)
-        if line is None:
-            raise ApiError(404, "account line not found", source=f"{SRC}:691")
+        line = line_or_404(ctx, line_id, 691)
         line.label = sanitized(label)
         return str(line_id)
 
@@ -383,9 +393,7 @@ def delete_line(ctx: Context, id: int, line_id: int, rights: frozenset = ALL_RIG
     require(rights, MODIFY, 717)
     with ctx.lock:
         account_or_404(ctx, id, 722)
-        line = ctx.data.bank_lines.get(line_id)
-        if line is None:
-            raise ApiError(404, "account line not found", source=f"{SRC}:729")
+        line = line_or_404(ctx, line_id, 729)
         if not ctx.data.allow_line_deletion or line.rappro:
             raise ApiError(500, "error when deleting account line", source=f"{SRC}:733")
         del ctx.data.bank_lines[line_id]

@@ -29,6 +29,7 @@ from recon import config as config_module
 from recon.dolibarr import (WRITE_KEY_VARIABLE, AuthError, DolibarrClient, DolibarrError,
                             ForbiddenError, NotFoundError, announce, client_from_env)
 from recon.errors import StageError, run
+from recon.payment_posting import by_id
 from recon.reference_ids import clearing_account_problem
 
 OK, FAIL, WARN, SKIP = "ok", "FAIL", "warn", "skip"
@@ -168,7 +169,7 @@ def _check_listed(client: DolibarrClient, checks: Checks, path: str, wanted, wha
     except DolibarrError as exc:
         checks.add(FAIL, f"{what} id {wanted} ({setting}): cannot list them: {exc}")
         return
-    found = next((i for i in items if str(i.get("id")) == str(wanted)), None)
+    found = by_id(items, wanted)
     if found is None:
         known = "; ".join(f"{i.get('id')} = {describe(i)}" for i in items) or "none"
         checks.add(FAIL, f"{what} id {wanted} ({setting}) is not among the {listed} ones "
@@ -200,7 +201,7 @@ def check_clearing(config: dict, client: DolibarrClient, checks: Checks) -> None
     if problem:
         checks.add(FAIL, problem)
     else:
-        found = next(a for a in accounts if str(a.get("id")) == str(wanted))
+        found = by_id(accounts, wanted)
         checks.add(OK, f"clearing account id {wanted} = {found.get('ref')}, {found.get('label')} "
                        f"(current account, {found.get('currency_code')})")
     check_transfer_right(client, accounts, checks)

@@ -35,7 +35,7 @@ from recon.dolibarr import client_from_env
 from recon.errors import StageError, run
 from recon.fix_settings import FixSettings, fix_settings, to_cents
 from recon.fix_writes import FixRun
-from recon.fixplan import Plan, hold_unbanked, plan_payments
+from recon.fixplan import TRANSFER_KIND, Plan, hold_unbanked, plan_payments
 from recon.io import read_columns, read_parquet, scan_parquet
 from recon.journal import Journal
 from recon.payout_booking import Booking, payments_filter, read_bookings
@@ -91,7 +91,7 @@ def show_bookings(client, journal: Journal, settings: FixSettings, plan: Plan,
     there = {str(l.get("num_chq") or "").upper() for l in lines_for(
         client, settings.clearing_account_id, payments_filter(tuple(sorted(planned))))} if planned else set()
     coming = sum(p.amount_cents for p in plan.payments
-                 if p.gc_payment_id.upper() not in there and p.kind != "transfer")
+                 if p.gc_payment_id.upper() not in there and p.kind != TRANSFER_KIND)
     print(render_bookings(previews, settings, balance, coming))
     return sum(1 for _, p in previews if p.state == TO_BOOK)
 

@@ -30,15 +30,12 @@ class FixSettings:
 
 
 def fix_settings(config: dict, config_path: str) -> FixSettings:
-    """The `fix:` section, checked: ids are whole numbers >= 1, switches are booleans."""
+    """The `fix:` section, checked: ids are whole numbers >= 1 (config.validate has made the
+    switches booleans and the ids whole numbers; the environment's overrides are any integer)."""
     section = config.get("fix") or {}
-    switches = {}
-    for key, default in (("allow_soft", False), ("allow_multi_invoice", False),
-                         ("require_payout_in_bank", True), ("allow_transfers", False)):
-        switches[key] = section.get(key, default)
-        if not isinstance(switches[key], bool):
-            raise InputError(f"fix.{key} must be true or false", file=config_path,
-                             value=switches[key])
+    switches = {key: section.get(key, default)
+                for key, default in (("allow_soft", False), ("allow_multi_invoice", False),
+                                     ("require_payout_in_bank", True), ("allow_transfers", False))}
     ids = {}
     for key, variable in (("payment_type_id", "DOLIBARR_GC_PAYMENT_ID"),
                           ("bank_account_id", "DOLIBARR_BANK_ACCOUNT_ID")):

@@ -32,6 +32,7 @@ FIX_FLAG = "GC_PAID_DOLIBARR_OPEN"
 PARTIAL_FLAG = "GC_PARTIAL"  # a received instalment: recorded as a partial payment of its amount
 NOT_IN_BANK = "PAYOUT_NOT_IN_BANK"  # overdue (not merely pending): holds its payments back
 MULTI_INVOICE = "multi_invoice"
+TRANSFER_KIND = "transfer"  # PlannedPayment.kind of a customer's bank transfer
 # A payment+invoice decision over several invoices (decisions.yaml) is split like one.
 IS_MULTI = ((pl.col("match_type") == MULTI_INVOICE)
             | ((pl.col("match_type") == DECISION) & pl.col("related_refs").is_not_null())
@@ -58,7 +59,7 @@ class PlannedPayment:
     partial: bool = False  # an instalment: the invoice stays open for the rest
     currency: str | None = None  # the payment's (pass 1), checked against the live invoice's
     decided: str | None = None  # the reason of a person's decision that made the link
-    kind: str = "gocardless"  # or "transfer": a customer's bank transfer (recon.transfer_plan)
+    kind: str = "gocardless"  # or TRANSFER_KIND: a customer's bank transfer (recon.transfer_plan)
 
     @property
     def invoice_refs(self) -> str:

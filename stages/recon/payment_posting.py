@@ -9,9 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from recon.fix_settings import FixSettings, money, to_cents
-from recon.fixplan import Allocation, PlannedPayment
-
-TRANSFER_KIND = "transfer"  # recon.transfer_plan's PlannedPayment.kind
+from recon.fixplan import TRANSFER_KIND, Allocation, PlannedPayment
 
 FULL_REMAINDER = "whole remainder"
 EXACT_AMOUNT = "exact amount"

@@ -49,7 +49,7 @@ def lines_for(client, account_id: int, sqlfilters: str) -> list[dict]:
 
 
 def where_payments_are(client, settings: FixSettings, booking: Booking,
-                       planned: frozenset[str] = frozenset()) -> str | None:
+                       planned: frozenset[str]) -> str | None:
     """Why the payout cannot be booked yet (its payments are not all on the clearing account);
     `planned`: payments this run will record there before booking payouts."""
     ids = booking.payment_ids
@@ -87,8 +87,9 @@ class PayoutWriter:
     def existing(self, payout_id: str) -> list[dict]:
         return lines_for(self.client, self.settings.clearing_account_id, payout_filter(payout_id))
 
-    def preview(self, booking: Booking, planned: frozenset[str]) -> Preview:
-        """What `book` would do now, from reads only (for the plan shown before asking)."""
+    def preview(self, booking: Booking, planned: frozenset[str] = frozenset()) -> Preview:
+        """What `book` would do now, from reads only (for the plan shown before asking, and
+        by `book` itself); `planned`: payments this run records before booking payouts."""
         if booking.problem:
             return Preview(LEFT, (), booking.problem)
         why_not = where_payments_are(self.client, self.settings, booking, planned)
@@ -117,20 +118,17 @@ class PayoutWriter:
                      "this run's reading finds it missing")
 
     def book(self, booking: Booking) -> None:
-        """Read what exists for the payout, post what is missing, in order."""
-        if booking.problem:
-            return self.report_left(booking, booking.problem)
-        why_not = where_payments_are(self.client, self.settings, booking)
-        if why_not:
-            return self.report_left(booking, why_not)
-        missing = missing_postings(booking, self.existing(booking.payout_id))
-        if missing.stop:
-            return self.report_stopped(booking, missing.stop)
-        for line in missing.to_post:
+        """Read what exists for the payout (as `preview` does), post what is missing, in order."""
+        preview = self.preview(booking)
+        if preview.state == LEFT:
+            return self.report_left(booking, preview.why)
+        if preview.state == STOP:
+            return self.report_stopped(booking, preview.why)
+        for line in preview.to_post:
             if not self.post(booking, line):
                 return
         self.tally.booked += 1
-        posted = f"{len(missing.to_post)} line(s) posted" if missing.to_post else "already booked"
+        posted = f"{len(preview.to_post)} line(s) posted" if preview.to_post else "already booked"
         self.out(f"  booked   payout {booking.payout_id:<16} net {money(booking.net_cents):>10}  "
                  f"on {booking.bank_date.isoformat()} ({posted})")
 

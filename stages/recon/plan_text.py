@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from recon.fix_settings import FixSettings, money
-from recon.fixplan import Plan
+from recon.fixplan import TRANSFER_KIND, Plan
 
 
 def render_plan(plan: Plan, settings: FixSettings, unresolved: list[dict]) -> str:
@@ -26,7 +26,7 @@ def render_plan(plan: Plan, settings: FixSettings, unresolved: list[dict]) -> st
                              "the invoice stays open for the rest")
             if p.decided:
                 lines.append(f"      decided: {p.decided}")
-            if p.kind == "transfer":
+            if p.kind == TRANSFER_KIND:
                 lines.append(f"      a customer transfer: bank line {p.gc_payment_id}, recorded with payment "
                              f"mode {settings.transfer_payment_type_id} on bank account "
                              f"{settings.transfers_account_id}")

@@ -18,8 +18,7 @@ def clearing_account_problem(accounts: list[dict], wanted: int, bank_account_id)
     bank = by_id(accounts, bank_account_id) or {}
     where = f"clearing account id {wanted} (config fix.clearing_account_id or DOLIBARR_CLEARING_ACCOUNT_ID)"
     if clearing is None:
-        known = ", ".join(f"{a.get('id')} {a.get('ref')}" for a in accounts)
-        return f"{where} does not exist in Dolibarr (accounts: {known or 'none'})"
+        return f"{where} does not exist in Dolibarr (accounts: {_known(accounts, 'ref')})"
     name = f"{where}, {clearing.get('ref')}"
     if str(clearing.get("clos")) == "1":
         return f"{name}, is closed in Dolibarr"
@@ -38,17 +37,15 @@ def check_reference_ids(client, settings: FixSettings) -> str:
     modes = client.list_all("/setup/dictionary/payment_types", {})
     mode = by_id(modes, settings.payment_type_id)
     if mode is None:
-        known = ", ".join(f"{m.get('id')} {m.get('code')}" for m in modes)
         raise StageError(f"payment mode id {settings.payment_type_id} (config "
                          "fix.payment_type_id or DOLIBARR_GC_PAYMENT_ID) is not an active "
-                         f"payment type in Dolibarr (active: {known or 'none'})")
+                         f"payment type in Dolibarr (active: {_known(modes, 'code')})")
     accounts = client.list_all("/bankaccounts", {})
     account = by_id(accounts, settings.bank_account_id)
     if account is None:
-        known = ", ".join(f"{a.get('id')} {a.get('ref')}" for a in accounts)
         raise StageError(f"bank account id {settings.bank_account_id} (config "
                          "fix.bank_account_id or DOLIBARR_BANK_ACCOUNT_ID) does not exist "
-                         f"in Dolibarr (accounts: {known or 'none'})")
+                         f"in Dolibarr (accounts: {_known(accounts, 'ref')})")
     if str(account.get("clos")) == "1":
         raise StageError(f"bank account id {settings.bank_account_id} "
                          f"({account.get('ref')}) is closed in Dolibarr")
@@ -71,3 +68,8 @@ def check_transfer_ids(settings: FixSettings, modes: list[dict], accounts: list[
     if by_id(accounts, settings.transfers_account_id) is None:
         raise StageError(f"bank account id {settings.transfers_account_id} (config "
                          "fix.transfer_bank_account_id) does not exist in Dolibarr")
+
+
+def _known(items: list[dict], name: str) -> str:
+    """The ids Dolibarr has, each with its `name` field, for an error message."""
+    return ", ".join(f"{i.get('id')} {i.get(name)}" for i in items) or "none"

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import polars as pl
 
-from recon.fixplan import Allocation, LeftOut, Plan, PlannedPayment
+from recon.fixplan import TRANSFER_KIND, Allocation, LeftOut, Plan, PlannedPayment
 from recon.match_common import fmt
 from recon.schemas import SOFT_MATCH_TYPE
 
 PAID_BY_TRANSFER = "PAID_BY_TRANSFER"
-TRANSFER_KIND = "transfer"
 # The pass-2 columns a planned transfer needs (schemas.PASS2).
 PASS2_TRANSFERS = {"flag": pl.String, "match_type": pl.String, "invoice_id": pl.Int64, "invoice_ref": pl.String,
                    "invoice_customer_name": pl.String, "invoice_remaining_cents": pl.Int64,
