@@ -24,7 +24,7 @@ LINES_PER_FLAG = 30
 # Rows of each flag needing action that the HTML and the workbook carry; past it, a
 # pointer to the CSV (a million-invoice month must not make a page or a sheet nobody can
 # open, nor take seconds to write: xlsxwriter writes about 50,000 cells a second).
-ROWS_PER_FLAG = 200
+ROWS_PER_FLAG = 100
 OUTCOMES = (RECEIVED, PENDING, FAILED, CHARGED_BACK)
 IN_EUR = pl.col("currency").fill_null("EUR") == "EUR"  # the figures' sums are in EUR
 AGE_BUCKETS = ("not yet due", "0-30", "31-60", "61-90", "> 90")
